@@ -1,0 +1,131 @@
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from servicedesk.models import OrgUnit
+from servicedesk.scoping import scope_to_user
+
+from .models import Customer, Product, RepairCall, Site, Zone, phone_validator
+
+DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class RepairCallLogForm(forms.Form):
+    """One form for a call taken by phone: pick a looked-up customer, or type a new one."""
+
+    unit = forms.ModelChoiceField(label=_("Unit"), queryset=OrgUnit.objects.none(), required=False)
+    customer = forms.ModelChoiceField(queryset=Customer.objects.none(), required=False, widget=forms.RadioSelect)
+    site = forms.ModelChoiceField(queryset=Site.objects.none(), required=False, widget=forms.RadioSelect)
+    product = forms.ModelChoiceField(queryset=Product.objects.none(), required=False, widget=forms.RadioSelect)
+
+    new_customer_name = forms.CharField(label=_("Customer name"), max_length=200, required=False)
+    new_customer_phone = forms.CharField(
+        label=_("Customer phone"), max_length=32, required=False, validators=[phone_validator]
+    )
+    new_customer_email = forms.EmailField(label=_("Customer e-mail"), required=False)
+    new_customer_address = forms.CharField(label=_("Mailing address"), max_length=300, required=False)
+    new_site_address = forms.CharField(label=_("Site address"), max_length=300, required=False)
+    new_site_zone = forms.ModelChoiceField(label=_("Zone"), queryset=Zone.objects.filter(is_active=True), required=False)
+    new_product_model = forms.CharField(label=_("Product model"), max_length=100, required=False)
+    new_product_serial = forms.CharField(label=_("Serial number"), max_length=64, required=False)
+    new_product_warranty_end = forms.DateField(
+        label=_("Warranty ends"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    contact_name = forms.CharField(label=_("Contact"), max_length=100)
+    contact_phone = forms.CharField(label=_("Contact phone"), max_length=32, validators=[phone_validator])
+    channel = forms.ChoiceField(label=_("Channel"), choices=RepairCall.Channel.choices, initial=RepairCall.Channel.PHONE)
+    coverage = forms.ChoiceField(
+        label=_("Cover"), choices=RepairCall.Coverage.choices, initial=RepairCall.Coverage.UNKNOWN
+    )
+    problem = forms.CharField(label=_("Problem"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    received_at = forms.DateTimeField(label=_("Call received"), widget=DATETIME_INPUT)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        customers = scope_to_user(Customer.objects.all(), user=user)
+        self.fields["customer"].queryset = customers
+        self.fields["site"].queryset = Site.objects.filter(customer__in=customers).select_related("zone")
+        self.fields["product"].queryset = Product.objects.filter(customer__in=customers)
+        if user.sees_all_units:
+            self.fields["unit"].queryset = OrgUnit.objects.filter(is_active=True).exclude(
+                kind__in=OrgUnit.HEAD_OFFICE_KINDS
+            )
+            self.fields["unit"].required = True
+        else:
+            del self.fields["unit"]
+        if not self.is_bound:
+            self.initial.setdefault("received_at", timezone.localtime().replace(second=0, microsecond=0))
+
+    def clean(self):
+        data = super().clean()
+        customer = data.get("customer")
+        if customer is None:
+            for name in ("new_customer_name", "new_customer_phone"):
+                if not data.get(name) and name not in self.errors:
+                    self.add_error(name, _("Enter the new customer, or look up an existing one."))
+        site = data.get("site")
+        if site is None:
+            if not data.get("new_site_address") and "new_site_address" not in self.errors:
+                self.add_error("new_site_address", _("Choose one of the customer's sites or enter the site address."))
+            if not data.get("new_site_zone") and "new_site_zone" not in self.errors:
+                self.add_error("new_site_zone", _("Choose the site's zone."))
+        elif customer is not None and site.customer_id != customer.pk:
+            self.add_error("site", _("This site belongs to another customer."))
+        if data.get("product") is None and bool(data.get("new_product_model")) != bool(data.get("new_product_serial")):
+            self.add_error("new_product_serial", _("Enter both the model and the serial number, or neither."))
+        return data
+
+
+class VersionedActionForm(forms.Form):
+    """Every action form carries the call version the user saw, to catch a concurrent change."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class DispatchForm(VersionedActionForm):
+    technician = forms.ModelChoiceField(label=_("Technician"), queryset=None)
+    reason = forms.CharField(
+        label=_("Reason (needed when reassigning)"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, technicians, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["technician"].queryset = technicians
+
+
+class ArrivalForm(VersionedActionForm):
+    arrived_at = forms.DateTimeField(label=_("Arrived on site at"), widget=DATETIME_INPUT)
+
+
+class ResolveForm(VersionedActionForm):
+    outcome = forms.CharField(label=_("What was done"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class CancelForm(VersionedActionForm):
+    reason = forms.CharField(label=_("Reason for cancelling"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class CloseForm(VersionedActionForm):
+    note = forms.CharField(label=_("Note"), max_length=500, required=False)
+
+
+class BoardFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), max_length=100, required=False)
+    unit = forms.ModelChoiceField(label=_("Unit"), queryset=OrgUnit.objects.none(), required=False)
+    zone = forms.ModelChoiceField(label=_("Zone"), queryset=Zone.objects.all(), required=False)
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("All open"))] + [(s.value, s.label) for s in RepairCall.Status if s in RepairCall.OPEN],
+    )
+    technician = forms.ModelChoiceField(label=_("Technician"), queryset=None, required=False)
+
+    def __init__(self, *args, user, technicians, **kwargs):
+        super().__init__(*args, **kwargs)
+        if user.sees_all_units:
+            self.fields["unit"].queryset = OrgUnit.objects.exclude(kind__in=OrgUnit.HEAD_OFFICE_KINDS)
+        else:
+            del self.fields["unit"]
+        self.fields["technician"].queryset = technicians

@@ -1,0 +1,323 @@
+"""Every change to repair calls, customers, sites and products happens here (view → form → service)."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from servicedesk.exceptions import ApplicationError
+from servicedesk.models import Notification
+from servicedesk.notifications import notifications_queue
+from servicedesk.roles import Role
+from servicedesk.scoping import user_may_act_in_unit
+from servicedesk.workflow import apply_transition, lock_for_update, record_status_change
+
+from .deadlines import attend_by_for
+from .models import Customer, Product, RepairCall, Site, Zone
+
+# A clock a few minutes ahead on a phone is not an error; more than this is.
+CLOCK_TOLERANCE = dt.timedelta(minutes=5)
+
+
+def _require(user, perm: str, *, unit_id: int) -> None:
+    if not user.has_perm(perm):
+        raise ApplicationError(_("You are not allowed to do this."))
+    if not user_may_act_in_unit(user=user, unit_id=unit_id):
+        raise ApplicationError(_("This record belongs to another unit."))
+
+
+def _lock_call(*, call_id: int, expected_version: int | None) -> RepairCall:
+    call = lock_for_update(RepairCall.objects.all(), pk=call_id)
+    if expected_version is not None and call.version != expected_version:
+        raise ApplicationError(
+            _("Call %(number)s was changed by someone else a moment ago (now “%(status)s”). Reload and try again.")
+            % {"number": call.number, "status": call.get_status_display()}
+        )
+    return call
+
+
+@dataclass(frozen=True)
+class NewCustomer:
+    name: str
+    phone: str
+    email: str = ""
+    address: str = ""
+
+
+@dataclass(frozen=True)
+class NewSite:
+    address: str
+    zone: Zone
+
+
+@dataclass(frozen=True)
+class NewProduct:
+    model: str
+    serial_number: str
+    warranty_end: dt.date | None = None
+
+
+@transaction.atomic
+def repair_call_log(
+    *,
+    user,
+    unit,
+    received_at: dt.datetime,
+    contact_name: str,
+    contact_phone: str,
+    problem: str,
+    channel: str = RepairCall.Channel.PHONE,
+    coverage: str = RepairCall.Coverage.UNKNOWN,
+    customer: Customer | None = None,
+    new_customer: NewCustomer | None = None,
+    site: Site | None = None,
+    new_site: NewSite | None = None,
+    product: Product | None = None,
+    new_product: NewProduct | None = None,
+    now: dt.datetime | None = None,
+) -> RepairCall:
+    """Clause 八: log a customer's repair call and compute its dispatch deadline (clause 十九)."""
+    _require(user, "repairs.log_call", unit_id=unit.pk)
+    now = now or timezone.now()
+    if received_at > now + CLOCK_TOLERANCE:
+        raise ApplicationError(_("The call cannot be received in the future."), field="received_at")
+
+    if (customer is None) == (new_customer is None):
+        raise ApplicationError(_("Choose an existing customer or enter a new one."), field="customer")
+    if customer is None:
+        customer = Customer.objects.create(unit=unit, **new_customer.__dict__)
+    elif customer.unit_id != unit.pk:
+        raise ApplicationError(_("This customer belongs to another unit."), field="customer")
+
+    if (site is None) == (new_site is None):
+        raise ApplicationError(_("Choose the customer's site or enter a new address."), field="site")
+    if site is None:
+        if not new_site.zone.is_active:
+            raise ApplicationError(_("This zone is no longer in use."), field="zone")
+        site = Site.objects.create(customer=customer, address=new_site.address, zone=new_site.zone)
+    elif site.customer_id != customer.pk:
+        raise ApplicationError(_("This site belongs to another customer."), field="site")
+
+    if product is None and new_product is not None:
+        if Product.objects.filter(serial_number=new_product.serial_number).exists():
+            raise ApplicationError(_("A product with this serial number is already registered."), field="serial_number")
+        product = Product.objects.create(customer=customer, site=site, **new_product.__dict__)
+    elif product is not None and product.customer_id != customer.pk:
+        raise ApplicationError(_("This product belongs to another customer."), field="product")
+
+    zone = Zone.objects.select_related("calendar").prefetch_related("calendar__windows", "calendar__exceptions").get(
+        pk=site.zone_id
+    )
+    attend_by = attend_by_for(zone=zone, received_at=received_at)
+    if attend_by < now:
+        raise ApplicationError(
+            _("With this time of call the deadline (%(deadline)s) has already passed; check the time the call came in.")
+            % {"deadline": timezone.localtime(attend_by).strftime("%Y-%m-%d %H:%M")},
+            field="received_at",
+        )
+    if coverage == RepairCall.Coverage.UNKNOWN and product is not None and product.in_warranty_on(
+        timezone.localtime(received_at).date()
+    ):
+        coverage = RepairCall.Coverage.WARRANTY
+
+    from servicedesk.numbering import next_number
+
+    call = RepairCall.objects.create(
+        number=next_number(series="RC", at=received_at),
+        unit=unit,
+        customer=customer,
+        site=site,
+        product=product,
+        contact_name=contact_name,
+        contact_phone=contact_phone,
+        channel=channel,
+        coverage=coverage,
+        problem=problem,
+        received_at=received_at,
+        zone=zone,
+        attend_by=attend_by,
+        created_by=user,
+        created_at=now,
+        updated_at=now,
+    )
+    record_status_change(instance=call, from_status="", to_status=call.status, by=user, at=now)
+    return call
+
+
+def technicians_of_unit(*, unit_id: int):
+    return (
+        get_user_model()
+        .objects.filter(unit_id=unit_id, is_active=True, groups__name=Role.TECHNICIAN)
+        .order_by("first_name", "username")
+    )
+
+
+@transaction.atomic
+def repair_call_dispatch(*, user, call_id: int, technician, expected_version: int | None = None, reason: str = "") -> RepairCall:
+    """Assign a technician of the call's unit; a second assignment is a reassignment and needs a reason."""
+    call = _lock_call(call_id=call_id, expected_version=expected_version)
+    _require(user, "repairs.dispatch_call", unit_id=call.unit_id)
+    if not technicians_of_unit(unit_id=call.unit_id).filter(pk=technician.pk).exists():
+        raise ApplicationError(_("Choose an active technician of the call's unit."), field="technician")
+    reassigning = call.status == RepairCall.Status.DISPATCHED
+    if reassigning:
+        if technician.pk == call.technician_id:
+            raise ApplicationError(_("This technician is already assigned."), field="technician")
+        if not reason.strip():
+            raise ApplicationError(_("Give the reason for reassigning the call."), field="reason")
+        note = _("Reassigned from %(old)s to %(new)s: %(reason)s") % {
+            "old": call.technician,
+            "new": technician,
+            "reason": reason.strip(),
+        }
+    else:
+        note = _("Assigned to %(technician)s") % {"technician": technician}
+        if reason.strip():
+            note = f"{note}: {reason.strip()}"
+    now = timezone.now()
+    call.technician = technician
+    call.dispatched_at = now
+    apply_transition(
+        instance=call, to_status=RepairCall.Status.DISPATCHED, by=user, note=note, fields=["technician", "dispatched_at"], at=now
+    )
+    if technician.email:
+        notifications_queue(
+            notices=[
+                _notice(
+                    key=f"repair-call-dispatched:{call.pk}:{call.version}:{technician.pk}",
+                    recipient=technician,
+                    template="repairs/email/dispatched.txt",
+                    call=call,
+                )
+            ]
+        )
+    return call
+
+
+def _check_attending(user, call: RepairCall) -> None:
+    _require(user, "repairs.attend_call", unit_id=call.unit_id)
+    if user.has_role(Role.TECHNICIAN) and not user.has_role(Role.SUPERVISOR) and call.technician_id != user.pk:
+        raise ApplicationError(_("Only the assigned technician can record this."))
+
+
+@transaction.atomic
+def repair_call_record_arrival(
+    *, user, call_id: int, arrived_at: dt.datetime, expected_version: int | None = None
+) -> RepairCall:
+    """The dispatch deadline is met when the technician arrives on site."""
+    call = _lock_call(call_id=call_id, expected_version=expected_version)
+    _check_attending(user, call)
+    now = timezone.now()
+    if arrived_at > now + CLOCK_TOLERANCE:
+        raise ApplicationError(_("The arrival time cannot be in the future."), field="arrived_at")
+    if call.dispatched_at and arrived_at < call.dispatched_at - CLOCK_TOLERANCE:
+        raise ApplicationError(_("The arrival time cannot be before the call was dispatched."), field="arrived_at")
+    call.arrived_at = arrived_at
+    in_time = arrived_at <= call.attend_by
+    note = _("Arrived within the deadline.") if in_time else _("Arrived after the deadline.")
+    apply_transition(instance=call, to_status=RepairCall.Status.ON_SITE, by=user, note=note, fields=["arrived_at"])
+    return call
+
+
+@transaction.atomic
+def repair_call_resolve(*, user, call_id: int, outcome: str, expected_version: int | None = None) -> RepairCall:
+    call = _lock_call(call_id=call_id, expected_version=expected_version)
+    _check_attending(user, call)
+    if not outcome.strip():
+        raise ApplicationError(_("Describe what was done."), field="outcome")
+    call.outcome = outcome.strip()
+    call.resolved_at = timezone.now()
+    apply_transition(
+        instance=call, to_status=RepairCall.Status.RESOLVED, by=user, note=call.outcome, fields=["outcome", "resolved_at"]
+    )
+    return call
+
+
+@transaction.atomic
+def repair_call_cancel(*, user, call_id: int, reason: str, expected_version: int | None = None) -> RepairCall:
+    call = _lock_call(call_id=call_id, expected_version=expected_version)
+    _require(user, "repairs.cancel_call", unit_id=call.unit_id)
+    if not reason.strip():
+        raise ApplicationError(_("Give the reason for cancelling."), field="reason")
+    call.cancel_reason = reason.strip()
+    apply_transition(
+        instance=call, to_status=RepairCall.Status.CANCELLED, by=user, note=call.cancel_reason, fields=["cancel_reason"]
+    )
+    return call
+
+
+@transaction.atomic
+def repair_call_close(*, user, call_id: int, note: str = "", expected_version: int | None = None) -> RepairCall:
+    call = _lock_call(call_id=call_id, expected_version=expected_version)
+    _require(user, "repairs.close_call", unit_id=call.unit_id)
+    call.closed_at = timezone.now()
+    apply_transition(instance=call, to_status=RepairCall.Status.CLOSED, by=user, note=note.strip(), fields=["closed_at"])
+    return call
+
+
+def _notice(*, key: str, recipient, template: str, call: RepairCall, **extra) -> Notification:
+    with translation.override(settings.LANGUAGE_CODE):
+        context = {
+            "call": call,
+            "url": settings.SERVICEDESK_BASE_URL.rstrip("/") + reverse("repairs:call_detail", args=[call.pk]),
+            **extra,
+        }
+        subject, _sep, body = render_to_string(template, context).strip().partition("\n")
+    return Notification(dedupe_key=key, recipient=recipient, to_email=recipient.email, subject=subject[:200], body=body.strip())
+
+
+OVERDUE_BATCH = 1000
+
+
+def repair_calls_mark_overdue(*, now: dt.datetime, batch_size: int = OVERDUE_BATCH) -> int:
+    """Mark every call not attended by its deadline as overdue, once, and notify the unit's supervisors once.
+
+    Reads only the partial index of late, unmarked calls, in batches. Rows are
+    claimed under ``SKIP LOCKED`` so two checks at once split the work; the
+    conditional UPDATE and the unique ``dedupe_key`` of each notice make a rerun,
+    a late run or a concurrent run do nothing twice.
+    """
+    marked = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                RepairCall.objects.filter(
+                    status__in=RepairCall.AWAITING_ARRIVAL, overdue_marked_at__isnull=True, attend_by__lt=now
+                )
+                .order_by("attend_by")
+                .select_for_update(skip_locked=True)
+                .values_list("id", flat=True)[:batch_size]
+            )
+            if not ids:
+                return marked
+            claimed = RepairCall.objects.filter(id__in=ids, overdue_marked_at__isnull=True).update(overdue_marked_at=now)
+            marked += claimed
+            calls = list(
+                RepairCall.objects.filter(id__in=ids).select_related("customer", "site", "technician", "unit")
+            )
+            supervisors: dict[int, list] = {}
+            for sup in get_user_model().objects.filter(
+                Q(unit_id__in={c.unit_id for c in calls}), is_active=True, groups__name=Role.SUPERVISOR
+            ).exclude(email=""):
+                supervisors.setdefault(sup.unit_id, []).append(sup)
+            notifications_queue(
+                notices=[
+                    _notice(
+                        key=f"repair-call-overdue:{call.pk}:{sup.pk}",
+                        recipient=sup,
+                        template="repairs/email/overdue.txt",
+                        call=call,
+                    )
+                    for call in calls
+                    for sup in supervisors.get(call.unit_id, [])
+                ]
+            )
+        if len(ids) < batch_size:
+            return marked

@@ -1,0 +1,228 @@
+"""Thin views: validate the form, call one service, message, redirect."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from servicedesk.exceptions import ApplicationError
+from servicedesk.roles import Role
+from servicedesk.workflow import history_for
+
+from . import selectors, services
+from .forms import ArrivalForm, BoardFilterForm, CancelForm, CloseForm, DispatchForm, RepairCallLogForm, ResolveForm
+from .models import RepairCall
+
+
+def _form_error(form, exc: ApplicationError) -> None:
+    field = exc.field if exc.field in form.fields else None
+    form.add_error(field, exc.message)
+
+
+@require_GET
+@permission_required("repairs.view_repaircall", raise_exception=True)
+def board(request):
+    user = request.user
+    technicians = selectors.technicians_visible(user=user, unit_id=request.GET.get("unit"))
+    form = BoardFilterForm(request.GET or None, user=user, technicians=technicians)
+    filters = form.cleaned_data if form.is_valid() else {}
+    page = selectors.repair_call_board(user=user, filters=filters, cursor=request.GET.get("after"))
+    context = {
+        "form": form,
+        "page": page,
+        "now": timezone.now(),
+        "query": request.GET.copy(),
+        "is_first_page": not request.GET.get("after"),
+    }
+    template = "repairs/_board_table.html" if request.htmx and request.htmx.target == "board-table" else "repairs/board.html"
+    return render(request, template, context)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("repairs.log_call", raise_exception=True)
+def call_log(request):
+    form = RepairCallLogForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            call = services.repair_call_log(
+                user=request.user,
+                unit=data.get("unit") or request.user.unit,
+                received_at=data["received_at"],
+                contact_name=data["contact_name"],
+                contact_phone=data["contact_phone"],
+                problem=data["problem"],
+                channel=data["channel"],
+                coverage=data["coverage"],
+                customer=data["customer"],
+                new_customer=None
+                if data["customer"]
+                else services.NewCustomer(
+                    name=data["new_customer_name"],
+                    phone=data["new_customer_phone"],
+                    email=data["new_customer_email"],
+                    address=data["new_customer_address"],
+                ),
+                site=data["site"],
+                new_site=None
+                if data["site"]
+                else services.NewSite(address=data["new_site_address"], zone=data["new_site_zone"]),
+                product=data["product"],
+                new_product=services.NewProduct(
+                    model=data["new_product_model"],
+                    serial_number=data["new_product_serial"],
+                    warranty_end=data["new_product_warranty_end"],
+                )
+                if not data["product"] and data["new_product_serial"]
+                else None,
+            )
+        except ApplicationError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Call %(number)s logged; attend by %(deadline)s.")
+                % {"number": call.number, "deadline": timezone.localtime(call.attend_by).strftime("%Y-%m-%d %H:%M")},
+            )
+            return redirect(call)
+    return render(request, "repairs/call_log.html", {"form": form})
+
+
+@require_GET
+@permission_required("repairs.log_call", raise_exception=True)
+def customer_lookup(request):
+    customers = selectors.customer_search(user=request.user, q=request.GET.get("q", ""))
+    return render(request, "repairs/_customer_lookup.html", {"customers": customers, "q": request.GET.get("q", "")})
+
+
+def _action_forms(request, call, bound=None):
+    """The action forms the user may use on this call now (the transition table decides which)."""
+    user = request.user
+    allowed = RepairCall.TRANSITIONS.get(call.status, ())
+    initial = {"version": call.version}
+    forms = {}
+    if RepairCall.Status.DISPATCHED in allowed and user.has_perm("repairs.dispatch_call"):
+        forms["dispatch"] = DispatchForm(
+            initial={**initial, "technician": call.technician_id},
+            technicians=selectors.technician_choices(user=user, unit_id=call.unit_id),
+        )
+    if RepairCall.Status.ON_SITE in allowed and user.has_perm("repairs.attend_call"):
+        forms["arrive"] = ArrivalForm(initial={**initial, "arrived_at": timezone.localtime().replace(second=0, microsecond=0)})
+    if RepairCall.Status.RESOLVED in allowed and user.has_perm("repairs.attend_call"):
+        forms["resolve"] = ResolveForm(initial=initial)
+    if RepairCall.Status.CANCELLED in allowed and user.has_perm("repairs.cancel_call"):
+        forms["cancel"] = CancelForm(initial=initial)
+    if RepairCall.Status.CLOSED in allowed and user.has_perm("repairs.close_call"):
+        forms["close"] = CloseForm(initial=initial)
+    if bound:
+        forms.update(bound)
+    return forms
+
+
+def _render_detail(request, call, bound=None, status=200):
+    return render(
+        request,
+        "repairs/call_detail.html",
+        {
+            "call": call,
+            "history": history_for(call),
+            "action_forms": _action_forms(request, call, bound),
+            "now": timezone.now(),
+        },
+        status=status,
+    )
+
+
+@require_GET
+@permission_required("repairs.view_repaircall", raise_exception=True)
+def call_detail(request, pk):
+    call = selectors.repair_call_get_for_user(user=request.user, pk=pk)
+    return _render_detail(request, call)
+
+
+ACTIONS = {
+    # action: (form class, permission, service call)
+    "dispatch": (
+        DispatchForm,
+        "repairs.dispatch_call",
+        lambda user, call, d: services.repair_call_dispatch(
+            user=user, call_id=call.pk, technician=d["technician"], reason=d["reason"], expected_version=d["version"]
+        ),
+    ),
+    "arrive": (
+        ArrivalForm,
+        "repairs.attend_call",
+        lambda user, call, d: services.repair_call_record_arrival(
+            user=user, call_id=call.pk, arrived_at=d["arrived_at"], expected_version=d["version"]
+        ),
+    ),
+    "resolve": (
+        ResolveForm,
+        "repairs.attend_call",
+        lambda user, call, d: services.repair_call_resolve(
+            user=user, call_id=call.pk, outcome=d["outcome"], expected_version=d["version"]
+        ),
+    ),
+    "cancel": (
+        CancelForm,
+        "repairs.cancel_call",
+        lambda user, call, d: services.repair_call_cancel(
+            user=user, call_id=call.pk, reason=d["reason"], expected_version=d["version"]
+        ),
+    ),
+    "close": (
+        CloseForm,
+        "repairs.close_call",
+        lambda user, call, d: services.repair_call_close(
+            user=user, call_id=call.pk, note=d["note"], expected_version=d["version"]
+        ),
+    ),
+}
+
+SUCCESS_MESSAGES = {
+    "dispatch": gettext_lazy("Technician assigned."),
+    "arrive": gettext_lazy("Arrival recorded."),
+    "resolve": gettext_lazy("Call resolved on site."),
+    "cancel": gettext_lazy("Call cancelled."),
+    "close": gettext_lazy("Call closed."),
+}
+
+
+@require_POST
+def call_action(request, pk, action):
+    if action not in ACTIONS:
+        raise PermissionDenied
+    form_class, perm, run = ACTIONS[action]
+    if not request.user.has_perm(perm):
+        raise PermissionDenied
+    call = selectors.repair_call_get_for_user(user=request.user, pk=pk)
+    kwargs = {}
+    if form_class is DispatchForm:
+        kwargs["technicians"] = selectors.technician_choices(user=request.user, unit_id=call.unit_id)
+    form = form_class(request.POST, **kwargs)
+    if form.is_valid():
+        try:
+            run(request.user, call, form.cleaned_data)
+        except ApplicationError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, SUCCESS_MESSAGES[action])
+            if request.user.has_role(Role.TECHNICIAN) and action in {"arrive", "resolve"}:
+                return redirect("repairs:my_calls")
+            return redirect(call)
+    call.refresh_from_db()
+    return _render_detail(request, call, bound={action: form}, status=400)
+
+
+@require_GET
+@permission_required("repairs.attend_call", raise_exception=True)
+def my_calls(request):
+    return render(
+        request,
+        "repairs/my_calls.html",
+        {"calls": selectors.technician_calls_today(user=request.user), "now": timezone.now()},
+    )

@@ -1,0 +1,78 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from .models import CalendarException, CompanyProfile, Notification, OrgUnit, StatusChange, User, WorkingCalendar, WorkingWindow
+
+admin.site.site_header = _("Service desk administration")
+admin.site.site_title = _("Service desk")
+
+
+@admin.register(OrgUnit)
+class OrgUnitAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "kind", "parent", "is_active"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ["username", "first_name", "last_name", "unit", "email", "is_active"]
+    list_filter = ["unit", "groups", "is_active", "is_staff"]
+    list_select_related = ["unit"]
+    fieldsets = BaseUserAdmin.fieldsets + ((_("Service desk"), {"fields": ("unit", "phone")}),)
+    add_fieldsets = BaseUserAdmin.add_fieldsets + ((_("Service desk"), {"fields": ("unit", "groups")}),)
+
+
+class WorkingWindowInline(admin.TabularInline):
+    model = WorkingWindow
+    extra = 0
+
+
+class CalendarExceptionInline(admin.TabularInline):
+    model = CalendarException
+    extra = 0
+
+
+@admin.register(WorkingCalendar)
+class WorkingCalendarAdmin(admin.ModelAdmin):
+    list_display = ["name", "timezone"]
+    inlines = [WorkingWindowInline, CalendarExceptionInline]
+
+
+@admin.register(StatusChange)
+class StatusChangeAdmin(admin.ModelAdmin):
+    """History is evidence: readable here, never edited."""
+
+    list_display = ["at", "content_type", "object_id", "from_status", "to_status", "by"]
+    list_filter = ["content_type", "to_status"]
+    list_select_related = ["content_type", "by"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "subject", "to_email", "sent_at", "attempts"]
+    list_filter = ["sent_at"]
+    search_fields = ["subject", "to_email", "dedupe_key"]
+    readonly_fields = [f.name for f in Notification._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(CompanyProfile)
+class CompanyProfileAdmin(admin.ModelAdmin):
+    list_display = ["name", "phone", "service_hotline"]
+
+    def has_add_permission(self, request):
+        return not CompanyProfile.objects.exists()

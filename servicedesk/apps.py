@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class ServicedeskConfig(AppConfig):
+    name = "servicedesk"
+    verbose_name = _("Service desk core")
+
+    def ready(self):
+        from .roles import sync_role_groups
+
+        # Groups need the permissions that only exist after every app migrated.
+        post_migrate.connect(sync_role_groups, dispatch_uid="servicedesk.sync_role_groups")

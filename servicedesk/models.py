@@ -1,0 +1,243 @@
+"""The shared core: organisation units, users, working calendars, status history, outbox."""
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+
+from .calendars import CalendarSpec
+
+
+class OrgUnit(models.Model):
+    class Kind(models.TextChoices):
+        SERVICE_DEPARTMENT = "service_department", _("Service department")
+        SERVICE_CENTRE = "service_centre", _("Service centre")
+        BRANCH = "branch", _("Branch office")
+        HEAD_OFFICE = "head_office", _("Head-office department")
+
+    # Units whose staff see every unit's records (DOMAIN: head-office roles see all).
+    HEAD_OFFICE_KINDS = frozenset({Kind.SERVICE_DEPARTMENT, Kind.HEAD_OFFICE})
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent unit"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("organisation unit")
+        verbose_name_plural = _("organisation units")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_head_office(self) -> bool:
+        return self.kind in self.HEAD_OFFICE_KINDS
+
+
+class User(AbstractUser):
+    unit = models.ForeignKey(
+        OrgUnit, verbose_name=_("unit"), null=True, blank=True, on_delete=models.PROTECT, related_name="members"
+    )
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+
+    class Meta(AbstractUser.Meta):
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self):
+        return self.get_full_name() or self.username
+
+    @cached_property
+    def role_codes(self) -> frozenset:
+        return frozenset(self.groups.values_list("name", flat=True))
+
+    def has_role(self, *roles) -> bool:
+        return any(str(role) in self.role_codes for role in roles)
+
+    @property
+    def sees_all_units(self) -> bool:
+        """Deny by default: only a head-office unit (or a superuser) sees every unit."""
+        if not (self.is_authenticated and self.is_active):
+            return False
+        if self.is_superuser:
+            return True
+        return self.unit_id is not None and self.unit.is_head_office
+
+
+class WorkingCalendar(models.Model):
+    """Working days, daily windows and exceptions, for deadlines counted in business hours."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    timezone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
+    monday = models.BooleanField(_("Monday"), default=True)
+    tuesday = models.BooleanField(_("Tuesday"), default=True)
+    wednesday = models.BooleanField(_("Wednesday"), default=True)
+    thursday = models.BooleanField(_("Thursday"), default=True)
+    friday = models.BooleanField(_("Friday"), default=True)
+    saturday = models.BooleanField(_("Saturday"), default=False)
+    sunday = models.BooleanField(_("Sunday"), default=False)
+
+    WEEKDAY_FIELDS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+    class Meta:
+        verbose_name = _("working calendar")
+        verbose_name_plural = _("working calendars")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValidationError({"timezone": _("Unknown time zone.")}) from None
+
+    def spec(self) -> CalendarSpec:
+        """The pure description the deadline function works on (uses prefetched rows if any)."""
+        return CalendarSpec(
+            timezone=self.timezone,
+            weekdays=frozenset(i for i, f in enumerate(self.WEEKDAY_FIELDS) if getattr(self, f)),
+            windows=tuple(sorted((w.start, w.end) for w in self.windows.all())),
+            holidays=frozenset(e.date for e in self.exceptions.all() if e.kind == CalendarException.Kind.HOLIDAY),
+            extra_workdays=frozenset(
+                e.date for e in self.exceptions.all() if e.kind == CalendarException.Kind.WORKING_DAY
+            ),
+        )
+
+
+class WorkingWindow(models.Model):
+    calendar = models.ForeignKey(WorkingCalendar, on_delete=models.CASCADE, related_name="windows")
+    start = models.TimeField(_("from"))
+    end = models.TimeField(_("until"))
+
+    class Meta:
+        verbose_name = _("daily working window")
+        verbose_name_plural = _("daily working windows")
+        ordering = ["start"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="window_end_after_start"),
+        ]
+
+    def __str__(self):
+        return f"{self.start:%H:%M}–{self.end:%H:%M}"
+
+
+class CalendarException(models.Model):
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("Holiday (no work)")
+        WORKING_DAY = "working_day", _("Working day (e.g. a swapped weekend)")
+
+    calendar = models.ForeignKey(WorkingCalendar, on_delete=models.CASCADE, related_name="exceptions")
+    date = models.DateField(_("date"))
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.HOLIDAY)
+    name = models.CharField(_("name"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar exception")
+        verbose_name_plural = _("calendar exceptions")
+        ordering = ["date"]
+        constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="one_exception_per_calendar_day")]
+
+    def __str__(self):
+        return f"{self.date} {self.get_kind_display()}"
+
+
+class StatusChange(models.Model):
+    """Who moved which record from which status to which, when and why. Written only by services."""
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    object_id = models.PositiveBigIntegerField()
+    subject = GenericForeignKey("content_type", "object_id")
+    from_status = models.CharField(_("from"), max_length=32, blank=True)
+    to_status = models.CharField(_("to"), max_length=32)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["content_type", "object_id", "at"], name="statuschange_subject_idx")]
+
+    def __str__(self):
+        return f"{self.from_status or '∅'} → {self.to_status} @ {self.at:%Y-%m-%d %H:%M}"
+
+
+class Notification(models.Model):
+    """An outbox row: written in the same transaction as the business change, delivered by a task.
+
+    ``dedupe_key`` is unique, so whatever runs twice, a notice is written once.
+    """
+
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
+    )
+    to_email = models.EmailField(_("to"), blank=True)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("body"))
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["created_at"], name="notification_pending_idx", condition=models.Q(sent_at__isnull=True)),
+        ]
+
+    def __str__(self):
+        return self.subject
+
+
+class NumberSequence(models.Model):
+    """Gap-free document numbers per series and year (RC-2026-000001)."""
+
+    series = models.CharField(max_length=32)
+    year = models.PositiveSmallIntegerField()
+    last_value = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["series", "year"], name="one_counter_per_series_year")]
+
+    def __str__(self):
+        return f"{self.series}-{self.year}: {self.last_value}"
+
+
+class CompanyProfile(models.Model):
+    """The header printed on every document. One row, kept by administrators."""
+
+    name = models.CharField(_("company name"), max_length=200)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    phone = models.CharField(_("phone"), max_length=64, blank=True)
+    service_hotline = models.CharField(_("service hotline"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("company profile")
+        verbose_name_plural = _("company profile")
+
+    def __str__(self):
+        return self.name
+
+    @classmethod
+    def current(cls) -> "CompanyProfile":
+        return cls.objects.order_by("pk").first() or cls(name=str(_("Service Desk")))

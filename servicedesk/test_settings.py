@@ -1,0 +1,19 @@
+"""The test run: the real settings, with the environment a test needs filled in first."""
+
+import os
+import tempfile
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-" + "k" * 50)
+os.environ["DJANGO_DEBUG"] = "0"
+os.environ["DJANGO_HTTPS"] = "0"
+os.environ.setdefault("DJANGO_LANGUAGE_CODE", "en")
+os.environ.setdefault("SERVICEDESK_VAR_DIR", tempfile.mkdtemp(prefix="servicedesk-test-"))
+
+from .settings import *  # noqa: E402,F403
+from .settings import REDIS_URL, STORAGES  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+if not REDIS_URL:
+    CELERY_BROKER_URL = "memory://"

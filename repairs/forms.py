@@ -25,7 +25,9 @@ class RepairCallLogForm(forms.Form):
     new_customer_email = forms.EmailField(label=_("Customer e-mail"), required=False)
     new_customer_address = forms.CharField(label=_("Mailing address"), max_length=300, required=False)
     new_site_address = forms.CharField(label=_("Site address"), max_length=300, required=False)
-    new_site_zone = forms.ModelChoiceField(label=_("Zone"), queryset=Zone.objects.filter(is_active=True), required=False)
+    new_site_zone = forms.ModelChoiceField(
+        label=_("Zone"), queryset=Zone.objects.filter(is_active=True), required=False
+    )
     new_product_model = forms.CharField(label=_("Product model"), max_length=100, required=False)
     new_product_serial = forms.CharField(label=_("Serial number"), max_length=64, required=False)
     new_product_warranty_end = forms.DateField(
@@ -34,7 +36,9 @@ class RepairCallLogForm(forms.Form):
 
     contact_name = forms.CharField(label=_("Contact"), max_length=100)
     contact_phone = forms.CharField(label=_("Contact phone"), max_length=32, validators=[phone_validator])
-    channel = forms.ChoiceField(label=_("Channel"), choices=RepairCall.Channel.choices, initial=RepairCall.Channel.PHONE)
+    channel = forms.ChoiceField(
+        label=_("Channel"), choices=RepairCall.Channel.choices, initial=RepairCall.Channel.PHONE
+    )
     coverage = forms.ChoiceField(
         label=_("Cover"), choices=RepairCall.Coverage.choices, initial=RepairCall.Coverage.UNKNOWN
     )
@@ -87,7 +91,10 @@ class VersionedActionForm(forms.Form):
 class DispatchForm(VersionedActionForm):
     technician = forms.ModelChoiceField(label=_("Technician"), queryset=None)
     reason = forms.CharField(
-        label=_("Reason (needed when reassigning)"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Reason (needed when reassigning)"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
     def __init__(self, *args, technicians, **kwargs):

@@ -23,9 +23,11 @@ def repair_call_queryset(*, user) -> QuerySet:
 def repair_call_get_for_user(*, user, pk: int) -> RepairCall:
     """The call if the user may see it; another unit's call is simply not found."""
     try:
-        return repair_call_queryset(user=user).select_related(
-            "unit", "customer", "site", "zone", "product", "technician", "created_by"
-        ).get(pk=pk)
+        return (
+            repair_call_queryset(user=user)
+            .select_related("unit", "customer", "site", "zone", "product", "technician", "created_by")
+            .get(pk=pk)
+        )
     except RepairCall.DoesNotExist:
         raise Http404 from None
 
@@ -65,7 +67,9 @@ def repair_call_board(*, user, filters: dict, cursor: str | None = None, limit: 
         repair_call_queryset(user=user)
         .filter(status__in=RepairCall.OPEN)
         .annotate(
-            attended=Case(When(status=RepairCall.Status.ON_SITE, then=Value(1)), default=Value(0), output_field=IntegerField())
+            attended=Case(
+                When(status=RepairCall.Status.ON_SITE, then=Value(1)), default=Value(0), output_field=IntegerField()
+            )
         )
         .select_related("customer", "site", "zone", "technician", "product", "unit")
     )
@@ -148,9 +152,11 @@ def technicians_visible(*, user, unit_id=None) -> QuerySet:
     if user.sees_all_units:
         if unit_id and str(unit_id).isdigit():
             return technicians_of_unit(unit_id=int(unit_id))
-        return technicians_of_unit(unit_id=None).model.objects.filter(
-            is_active=True, groups__name=Role.TECHNICIAN
-        ).order_by("first_name", "username")
+        return (
+            technicians_of_unit(unit_id=None)
+            .model.objects.filter(is_active=True, groups__name=Role.TECHNICIAN)
+            .order_by("first_name", "username")
+        )
     if user.unit_id is None:
         return technicians_of_unit(unit_id=-1).none()
     return technicians_of_unit(unit_id=user.unit_id)

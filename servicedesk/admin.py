@@ -2,7 +2,16 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from .models import CalendarException, CompanyProfile, Notification, OrgUnit, StatusChange, User, WorkingCalendar, WorkingWindow
+from .models import (
+    CalendarException,
+    CompanyProfile,
+    Notification,
+    OrgUnit,
+    StatusChange,
+    User,
+    WorkingCalendar,
+    WorkingWindow,
+)
 
 admin.site.site_header = _("Service desk administration")
 admin.site.site_title = _("Service desk")
@@ -20,8 +29,8 @@ class UserAdmin(BaseUserAdmin):
     list_display = ["username", "first_name", "last_name", "unit", "email", "is_active"]
     list_filter = ["unit", "groups", "is_active", "is_staff"]
     list_select_related = ["unit"]
-    fieldsets = BaseUserAdmin.fieldsets + ((_("Service desk"), {"fields": ("unit", "phone")}),)
-    add_fieldsets = BaseUserAdmin.add_fieldsets + ((_("Service desk"), {"fields": ("unit", "groups")}),)
+    fieldsets = (*BaseUserAdmin.fieldsets, (_("Service desk"), {"fields": ("unit", "phone")}))
+    add_fieldsets = (*BaseUserAdmin.add_fieldsets, (_("Service desk"), {"fields": ("unit", "groups")}))
 
 
 class WorkingWindowInline(admin.TabularInline):

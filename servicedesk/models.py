@@ -164,7 +164,12 @@ class StatusChange(models.Model):
     from_status = models.CharField(_("from"), max_length=32, blank=True)
     to_status = models.CharField(_("to"), max_length=32)
     by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     at = models.DateTimeField(_("at"), default=timezone.now)
     note = models.TextField(_("note"), blank=True)
@@ -202,7 +207,9 @@ class Notification(models.Model):
         verbose_name_plural = _("notifications")
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["created_at"], name="notification_pending_idx", condition=models.Q(sent_at__isnull=True)),
+            models.Index(
+                fields=["created_at"], name="notification_pending_idx", condition=models.Q(sent_at__isnull=True)
+            ),
         ]
 
     def __str__(self):

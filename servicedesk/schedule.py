@@ -5,8 +5,6 @@ every piece of work once. Administrators can change an interval in the admin
 (django-celery-beat keeps these entries in the database).
 """
 
-from celery.schedules import crontab
-
 
 def beat_schedule() -> dict:
     return {

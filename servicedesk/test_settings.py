@@ -9,8 +9,8 @@ os.environ["DJANGO_HTTPS"] = "0"
 os.environ.setdefault("DJANGO_LANGUAGE_CODE", "en")
 os.environ.setdefault("SERVICEDESK_VAR_DIR", tempfile.mkdtemp(prefix="servicedesk-test-"))
 
-from .settings import *  # noqa: E402,F403
-from .settings import REDIS_URL, STORAGES  # noqa: E402
+from .settings import *  # noqa: F403
+from .settings import REDIS_URL, STORAGES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -54,7 +54,9 @@ def apply_transition(*, instance, to_status: str, by, note: str = "", fields=(),
         instance.updated_at = timezone.now()
         update_fields.append("updated_at")
     instance.save(update_fields=update_fields)
-    return record_status_change(instance=instance, from_status=from_status, to_status=to_status, by=by, note=note, at=at)
+    return record_status_change(
+        instance=instance, from_status=from_status, to_status=to_status, by=by, note=note, at=at
+    )
 
 
 def record_status_change(*, instance, from_status: str, to_status: str, by, note: str = "", at=None) -> StatusChange:

@@ -20,11 +20,19 @@ def deadline_state(call, now):
     """How the board shows a call's deadline: overdue, at risk, on time, or met."""
     if call.arrived_at is not None:
         met = call.arrived_at <= call.attend_by
-        return {"css": "", "badge": "success" if met else "secondary", "text": _("attended in time") if met else _("attended late")}
+        return {
+            "css": "",
+            "badge": "success" if met else "secondary",
+            "text": _("attended in time") if met else _("attended late"),
+        }
     if call.status not in call.AWAITING_ARRIVAL:
         return {"css": "", "badge": "light", "text": "—"}
     if is_overdue(due=call.attend_by, now=now):
-        return {"css": "row-overdue", "badge": "danger", "text": _("overdue by %(time)s") % {"time": _duration(now - call.attend_by)}}
+        return {
+            "css": "row-overdue",
+            "badge": "danger",
+            "text": _("overdue by %(time)s") % {"time": _duration(now - call.attend_by)},
+        }
     remaining = _("%(time)s left") % {"time": _duration(call.attend_by - now)}
     if is_at_risk(due=call.attend_by, now=now, warning=call.zone.at_risk_window):
         return {"css": "row-at-risk", "badge": "warning", "text": remaining}

@@ -19,8 +19,8 @@ from servicedesk.roles import Role
 from servicedesk.scoping import user_may_act_in_unit
 from servicedesk.workflow import apply_transition, lock_for_update, record_status_change
 
-from .deadlines import attend_by_for
-from .models import Customer, Product, RepairCall, Site, Zone
+from ..deadlines import attend_by_for
+from ..models import Customer, Product, RepairCall, Site, Zone
 
 # A clock a few minutes ahead on a phone is not an error; more than this is.
 CLOCK_TOLERANCE = dt.timedelta(minutes=5)
@@ -112,8 +112,10 @@ def repair_call_log(
     elif product is not None and product.customer_id != customer.pk:
         raise ApplicationError(_("This product belongs to another customer."), field="product")
 
-    zone = Zone.objects.select_related("calendar").prefetch_related("calendar__windows", "calendar__exceptions").get(
-        pk=site.zone_id
+    zone = (
+        Zone.objects.select_related("calendar")
+        .prefetch_related("calendar__windows", "calendar__exceptions")
+        .get(pk=site.zone_id)
     )
     attend_by = attend_by_for(zone=zone, received_at=received_at)
     if attend_by < now:
@@ -122,8 +124,10 @@ def repair_call_log(
             % {"deadline": timezone.localtime(attend_by).strftime("%Y-%m-%d %H:%M")},
             field="received_at",
         )
-    if coverage == RepairCall.Coverage.UNKNOWN and product is not None and product.in_warranty_on(
-        timezone.localtime(received_at).date()
+    if (
+        coverage == RepairCall.Coverage.UNKNOWN
+        and product is not None
+        and product.in_warranty_on(timezone.localtime(received_at).date())
     ):
         coverage = RepairCall.Coverage.WARRANTY
 
@@ -160,7 +164,9 @@ def technicians_of_unit(*, unit_id: int):
 
 
 @transaction.atomic
-def repair_call_dispatch(*, user, call_id: int, technician, expected_version: int | None = None, reason: str = "") -> RepairCall:
+def repair_call_dispatch(
+    *, user, call_id: int, technician, expected_version: int | None = None, reason: str = ""
+) -> RepairCall:
     """Assign a technician of the call's unit; a second assignment is a reassignment and needs a reason."""
     call = _lock_call(call_id=call_id, expected_version=expected_version)
     _require(user, "repairs.dispatch_call", unit_id=call.unit_id)
@@ -185,7 +191,12 @@ def repair_call_dispatch(*, user, call_id: int, technician, expected_version: in
     call.technician = technician
     call.dispatched_at = now
     apply_transition(
-        instance=call, to_status=RepairCall.Status.DISPATCHED, by=user, note=note, fields=["technician", "dispatched_at"], at=now
+        instance=call,
+        to_status=RepairCall.Status.DISPATCHED,
+        by=user,
+        note=note,
+        fields=["technician", "dispatched_at"],
+        at=now,
     )
     if technician.email:
         notifications_queue(
@@ -235,7 +246,11 @@ def repair_call_resolve(*, user, call_id: int, outcome: str, expected_version: i
     call.outcome = outcome.strip()
     call.resolved_at = timezone.now()
     apply_transition(
-        instance=call, to_status=RepairCall.Status.RESOLVED, by=user, note=call.outcome, fields=["outcome", "resolved_at"]
+        instance=call,
+        to_status=RepairCall.Status.RESOLVED,
+        by=user,
+        note=call.outcome,
+        fields=["outcome", "resolved_at"],
     )
     return call
 
@@ -258,7 +273,9 @@ def repair_call_close(*, user, call_id: int, note: str = "", expected_version: i
     call = _lock_call(call_id=call_id, expected_version=expected_version)
     _require(user, "repairs.close_call", unit_id=call.unit_id)
     call.closed_at = timezone.now()
-    apply_transition(instance=call, to_status=RepairCall.Status.CLOSED, by=user, note=note.strip(), fields=["closed_at"])
+    apply_transition(
+        instance=call, to_status=RepairCall.Status.CLOSED, by=user, note=note.strip(), fields=["closed_at"]
+    )
     return call
 
 
@@ -270,7 +287,9 @@ def _notice(*, key: str, recipient, template: str, call: RepairCall, **extra) ->
             **extra,
         }
         subject, _sep, body = render_to_string(template, context).strip().partition("\n")
-    return Notification(dedupe_key=key, recipient=recipient, to_email=recipient.email, subject=subject[:200], body=body.strip())
+    return Notification(
+        dedupe_key=key, recipient=recipient, to_email=recipient.email, subject=subject[:200], body=body.strip()
+    )
 
 
 OVERDUE_BATCH = 1000
@@ -297,15 +316,17 @@ def repair_calls_mark_overdue(*, now: dt.datetime, batch_size: int = OVERDUE_BAT
             )
             if not ids:
                 return marked
-            claimed = RepairCall.objects.filter(id__in=ids, overdue_marked_at__isnull=True).update(overdue_marked_at=now)
-            marked += claimed
-            calls = list(
-                RepairCall.objects.filter(id__in=ids).select_related("customer", "site", "technician", "unit")
+            claimed = RepairCall.objects.filter(id__in=ids, overdue_marked_at__isnull=True).update(
+                overdue_marked_at=now
             )
+            marked += claimed
+            calls = list(RepairCall.objects.filter(id__in=ids).select_related("customer", "site", "technician", "unit"))
             supervisors: dict[int, list] = {}
-            for sup in get_user_model().objects.filter(
-                Q(unit_id__in={c.unit_id for c in calls}), is_active=True, groups__name=Role.SUPERVISOR
-            ).exclude(email=""):
+            for sup in (
+                get_user_model()
+                .objects.filter(Q(unit_id__in={c.unit_id for c in calls}), is_active=True, groups__name=Role.SUPERVISOR)
+                .exclude(email="")
+            ):
                 supervisors.setdefault(sup.unit_id, []).append(sup)
             notifications_queue(
                 notices=[

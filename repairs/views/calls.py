@@ -13,9 +13,9 @@ from servicedesk.exceptions import ApplicationError
 from servicedesk.roles import Role
 from servicedesk.workflow import history_for
 
-from . import selectors, services
-from .forms import ArrivalForm, BoardFilterForm, CancelForm, CloseForm, DispatchForm, RepairCallLogForm, ResolveForm
-from .models import RepairCall
+from .. import selectors, services
+from ..forms import ArrivalForm, BoardFilterForm, CancelForm, CloseForm, DispatchForm, RepairCallLogForm, ResolveForm
+from ..models import RepairCall
 
 
 def _form_error(form, exc: ApplicationError) -> None:
@@ -38,7 +38,9 @@ def board(request):
         "query": request.GET.copy(),
         "is_first_page": not request.GET.get("after"),
     }
-    template = "repairs/_board_table.html" if request.htmx and request.htmx.target == "board-table" else "repairs/board.html"
+    template = (
+        "repairs/_board_table.html" if request.htmx and request.htmx.target == "board-table" else "repairs/board.html"
+    )
     return render(request, template, context)
 
 
@@ -111,7 +113,9 @@ def _action_forms(request, call, bound=None):
             technicians=selectors.technician_choices(user=user, unit_id=call.unit_id),
         )
     if RepairCall.Status.ON_SITE in allowed and user.has_perm("repairs.attend_call"):
-        forms["arrive"] = ArrivalForm(initial={**initial, "arrived_at": timezone.localtime().replace(second=0, microsecond=0)})
+        forms["arrive"] = ArrivalForm(
+            initial={**initial, "arrived_at": timezone.localtime().replace(second=0, microsecond=0)}
+        )
     if RepairCall.Status.RESOLVED in allowed and user.has_perm("repairs.attend_call"):
         forms["resolve"] = ResolveForm(initial=initial)
     if RepairCall.Status.CANCELLED in allowed and user.has_perm("repairs.cancel_call"):

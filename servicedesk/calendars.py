@@ -53,7 +53,8 @@ def deadline_for(*, start: dt.datetime, hours: float | int, calendar: CalendarSp
     day = cursor.date()
     for _ in range(_MAX_DAYS):
         if calendar.is_working_day(day):
-            for window_start, window_end in calendar.windows:
+            # Sorted: a window listed before an earlier one must not make the earlier one count as past.
+            for window_start, window_end in sorted(calendar.windows):
                 opens = dt.datetime.combine(day, window_start, tzinfo=tz)
                 closes = dt.datetime.combine(day, window_end, tzinfo=tz)
                 begin = max(cursor, opens)

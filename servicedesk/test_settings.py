@@ -17,3 +17,5 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 if not REDIS_URL:
     CELERY_BROKER_URL = "memory://"
+# django-axes needs a request on every authenticate(); the brute-force tests switch it on.
+AXES_ENABLED = False

@@ -12,4 +12,5 @@ urlpatterns = [
     path("calls/", include("repairs.urls")),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
 ]

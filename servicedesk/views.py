@@ -1,5 +1,6 @@
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpResponse
+from django.db import connection
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
 from .roles import Role
@@ -17,5 +18,34 @@ def home(request):
 
 @login_not_required
 def healthz(request):
-    """Liveness: the process answers. Readiness checks arrive with the deployment issue."""
+    """Liveness: the process answers (a load balancer restarts it when this fails)."""
     return HttpResponse("ok", content_type="text/plain")
+
+
+@login_not_required
+def readyz(request):
+    """Readiness: the database and the broker answer; 503 takes this machine out of the pool."""
+    checks = {"database": _check_database(), "broker": _check_broker()}
+    ready = all(value == "ok" for value in checks.values())
+    return JsonResponse({"ready": ready, **checks}, status=200 if ready else 503)
+
+
+def _check_database() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
+    return "ok"
+
+
+def _check_broker() -> str:
+    from .celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
+    return "ok"

@@ -65,6 +65,8 @@ class RepairCallLogForm(forms.Form):
     def clean(self):
         data = super().clean()
         customer = data.get("customer")
+        if customer is not None and (data.get("new_customer_name") or data.get("new_customer_phone")):
+            self.add_error("new_customer_name", _("Choose the looked-up customer or enter a new one, not both."))
         if customer is None:
             for name in ("new_customer_name", "new_customer_phone"):
                 if not data.get(name) and name not in self.errors:
@@ -75,6 +77,10 @@ class RepairCallLogForm(forms.Form):
                 self.add_error("new_site_address", _("Choose one of the customer's sites or enter the site address."))
             if not data.get("new_site_zone") and "new_site_zone" not in self.errors:
                 self.add_error("new_site_zone", _("Choose the site's zone."))
+        elif data.get("new_site_address"):
+            self.add_error(
+                "new_site_address", _("Choose one of the customer's sites or enter a new address, not both.")
+            )
         elif customer is not None and site.customer_id != customer.pk:
             self.add_error("site", _("This site belongs to another customer."))
         if data.get("product") is None and bool(data.get("new_product_model")) != bool(data.get("new_product_serial")):

@@ -153,8 +153,15 @@ class RepairCall(models.Model):
     }
 
     number = models.CharField(_("call number"), max_length=32, unique=True)
+    # Foreign keys that the composite indexes below already lead with, or that nothing
+    # looks calls up by, get no index of their own: every index on this table is paid
+    # again by each status change and by the overdue check's marking.
     unit = models.ForeignKey(
-        "servicedesk.OrgUnit", verbose_name=_("unit"), on_delete=models.PROTECT, related_name="repair_calls"
+        "servicedesk.OrgUnit",
+        verbose_name=_("unit"),
+        on_delete=models.PROTECT,
+        related_name="repair_calls",
+        db_index=False,
     )
     customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="calls")
     site = models.ForeignKey(Site, verbose_name=_("site"), on_delete=models.PROTECT, related_name="calls")
@@ -167,7 +174,7 @@ class RepairCall(models.Model):
     coverage = models.CharField(_("cover"), max_length=16, choices=Coverage.choices, default=Coverage.UNKNOWN)
     problem = models.TextField(_("problem"), max_length=2000)
     received_at = models.DateTimeField(_("call received"))
-    zone = models.ForeignKey(Zone, verbose_name=_("zone"), on_delete=models.PROTECT, related_name="+")
+    zone = models.ForeignKey(Zone, verbose_name=_("zone"), on_delete=models.PROTECT, related_name="+", db_index=False)
     attend_by = models.DateTimeField(_("attend by"))
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.LOGGED)
     technician = models.ForeignKey(
@@ -177,6 +184,7 @@ class RepairCall(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="assigned_calls",
+        db_index=False,
     )
     dispatched_at = models.DateTimeField(_("dispatched"), null=True, blank=True)
     arrived_at = models.DateTimeField(_("arrived on site"), null=True, blank=True)
@@ -187,7 +195,11 @@ class RepairCall(models.Model):
     # Set once by the overdue check, in the same statement that claims the call.
     overdue_marked_at = models.DateTimeField(_("marked overdue"), null=True, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("logged by"), on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("logged by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), default=timezone.now)
@@ -238,3 +250,477 @@ class RepairCall(models.Model):
         if self.arrived_at is None:
             return None
         return self.arrived_at <= self.attend_by
+
+
+# --- Field service: vouchers, fees, carry-in repair (DOMAIN sections 2 and 3) ---------------------------------
+
+DEFAULT_ONSITE_FEE_LIMIT = Decimal("500.00")
+DEFAULT_HANDOVER_DAYS = 1
+
+
+class UnitFeePolicy(models.Model):
+    """Clause 十: fees up to the limit are collected on site; above it the clerk invoices.
+
+    The row without a unit is the company default (500 yuan, the standard's
+    value); a row for a unit overrides it for that unit.
+    """
+
+    unit = models.OneToOneField(
+        "servicedesk.OrgUnit",
+        verbose_name=_("unit"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="fee_policy",
+        help_text=_("Leave empty for the default that applies to every unit without its own row."),
+    )
+    onsite_fee_limit = models.DecimalField(
+        _("on-site fee limit (yuan)"),
+        max_digits=10,
+        decimal_places=2,
+        default=DEFAULT_ONSITE_FEE_LIMIT,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("Paid service up to this amount is collected on site; above it the clerk invoices."),
+    )
+    handover_days = models.PositiveSmallIntegerField(
+        _("hand-over within (days)"),
+        default=DEFAULT_HANDOVER_DAYS,
+        help_text=_("Collected fees not handed over after this many days are highlighted on the reconciliation."),
+    )
+
+    class Meta:
+        verbose_name = _("fee policy")
+        verbose_name_plural = _("fee policies")
+        constraints = [
+            models.UniqueConstraint(
+                models.functions.Coalesce("unit", models.Value(0)), name="one_fee_policy_per_unit_or_default"
+            ),
+            models.CheckConstraint(condition=models.Q(onsite_fee_limit__gte=0), name="fee_limit_not_negative"),
+        ]
+
+    def __str__(self):
+        return str(self.unit or _("Default for all units"))
+
+
+class ServiceVoucher(models.Model):
+    """Clause 九: the record of one visit, acknowledged by the customer's signature.
+
+    A signed voucher is never edited; a correction is a new voucher that references it.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SIGNED = "signed", _("Signed")
+        SUPERSEDED = "superseded", _("Superseded by a correction")
+
+    class Cover(models.TextChoices):
+        WARRANTY = "warranty", _("Free: in warranty")
+        CONTRACT = "contract", _("Free: maintenance contract")
+        OUT_OF_COVER = "out_of_cover", _("Paid: out of warranty, no contract")
+        MISUSE = "misuse", _("Paid: damaged by misuse")
+
+    class Settlement(models.TextChoices):
+        NONE = "none", _("Nothing to pay")
+        ON_SITE = "on_site", _("Collect on site")
+        INVOICE = "invoice", _("Invoice by the clerk")
+
+    PAID_COVERS = (Cover.OUT_OF_COVER, Cover.MISUSE)
+    TRANSITIONS = {
+        Status.DRAFT: (Status.SIGNED,),
+        Status.SIGNED: (Status.SUPERSEDED,),
+        Status.SUPERSEDED: (),
+    }
+
+    number = models.CharField(_("voucher number"), max_length=32, unique=True)
+    unit = models.ForeignKey(
+        "servicedesk.OrgUnit", verbose_name=_("unit"), on_delete=models.PROTECT, related_name="service_vouchers"
+    )
+    call = models.ForeignKey(
+        RepairCall, verbose_name=_("repair call"), on_delete=models.PROTECT, related_name="vouchers"
+    )
+    corrects = models.ForeignKey(
+        "self",
+        verbose_name=_("corrects voucher"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="corrections",
+    )
+    technician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("technician"), on_delete=models.PROTECT, related_name="+"
+    )
+    arrived_at = models.DateTimeField(_("arrived on site"))
+    departed_at = models.DateTimeField(_("left the site"))
+    work_done = models.TextField(_("work done"), max_length=4000)
+    misuse = models.BooleanField(_("damaged by misuse"), default=False)
+    cover = models.CharField(_("paid or free"), max_length=16, choices=Cover.choices)
+    contract_reference = models.CharField(_("contract"), max_length=64, blank=True)
+    labour_charge = models.DecimalField(
+        _("labour charge"), max_digits=10, decimal_places=2, default=Decimal("0.00"), validators=[MinValueValidator(0)]
+    )
+    total_due = models.DecimalField(_("amount due"), max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    settlement = models.CharField(_("settlement"), max_length=16, choices=Settlement.choices, default=Settlement.NONE)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT)
+    signature_png = models.BinaryField(_("customer's signature"), null=True, blank=True, editable=False)
+    signed_by_name = models.CharField(_("signed by"), max_length=100, blank=True)
+    signed_at = models.DateTimeField(_("signed"), null=True, blank=True)
+    invoice_number = models.CharField(_("invoice number"), max_length=64, blank=True)
+    invoiced_at = models.DateTimeField(_("invoiced"), null=True, blank=True)
+    invoiced_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("invoiced by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        verbose_name = _("service voucher")
+        verbose_name_plural = _("service vouchers")
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("fill_voucher", _("Can fill in service vouchers and collect fees")),
+            ("invoice_voucher", _("Can invoice paid service and confirm fee hand-overs")),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(total_due__gte=0), name="voucher_total_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(departed_at__gte=models.F("arrived_at")), name="voucher_left_after_arrival"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["call", "created_at"], name="voucher_call_idx"),
+            models.Index(
+                fields=["unit", "signed_at"],
+                name="voucher_to_invoice_idx",
+                condition=models.Q(settlement="invoice", invoiced_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    def get_absolute_url(self):
+        return reverse("repairs:voucher_detail", args=[self.pk])
+
+    @property
+    def is_paid(self) -> bool:
+        return self.cover in self.PAID_COVERS
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
+    def time_on_site(self) -> dt.timedelta:
+        return self.departed_at - self.arrived_at
+
+    @property
+    def time_on_site_minutes(self) -> int:
+        return int(self.time_on_site.total_seconds() // 60)
+
+    @property
+    def signature_data_uri(self) -> str:
+        if not self.signature_png:
+            return ""
+        import base64
+
+        return "data:image/png;base64," + base64.b64encode(bytes(self.signature_png)).decode("ascii")
+
+
+class VoucherPart(models.Model):
+    voucher = models.ForeignKey(
+        ServiceVoucher, verbose_name=_("voucher"), on_delete=models.CASCADE, related_name="parts"
+    )
+    part_number = models.CharField(_("part number"), max_length=64)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
+    unit_price = models.DecimalField(
+        _("unit price"), max_digits=10, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+
+    class Meta:
+        verbose_name = _("part used")
+        verbose_name_plural = _("parts used")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gte=1), name="voucher_part_quantity_positive"),
+            models.CheckConstraint(condition=models.Q(unit_price__gte=0), name="voucher_part_price_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.part_number} × {self.quantity}"
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+class FeeCollection(models.Model):
+    """Clause 十: a fee the technician collected on site, until the clerk confirms the cash was handed over."""
+
+    class Status(models.TextChoices):
+        COLLECTED = "collected", _("Collected, not handed over")
+        HANDED_OVER = "handed_over", _("Handed over to the clerk")
+
+    TRANSITIONS = {Status.COLLECTED: (Status.HANDED_OVER,), Status.HANDED_OVER: ()}
+
+    # One voucher, one fee: a double-submitted form cannot record it twice.
+    voucher = models.OneToOneField(
+        ServiceVoucher, verbose_name=_("service voucher"), on_delete=models.PROTECT, related_name="fee"
+    )
+    unit = models.ForeignKey(
+        "servicedesk.OrgUnit", verbose_name=_("unit"), on_delete=models.PROTECT, related_name="fee_collections"
+    )
+    technician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("technician"), on_delete=models.PROTECT, related_name="+"
+    )
+    amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2)
+    receipt_number = models.CharField(_("receipt number"), max_length=64)
+    collected_at = models.DateTimeField(_("collected"), default=timezone.now)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.COLLECTED)
+    handed_over_at = models.DateTimeField(_("handed over"), null=True, blank=True)
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("received by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        verbose_name = _("fee collected on site")
+        verbose_name_plural = _("fees collected on site")
+        ordering = ["collected_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="fee_amount_positive"),
+            models.UniqueConstraint(fields=["unit", "receipt_number"], name="one_fee_per_receipt_number"),
+        ]
+        indexes = [
+            models.Index(fields=["unit", "collected_at"], name="fee_unit_collected_idx"),
+            models.Index(
+                fields=["unit", "technician"], name="fee_outstanding_idx", condition=models.Q(status="collected")
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.receipt_number}: {self.amount}"
+
+
+class RepairCard(models.Model):
+    """Clause 十一: the basis of the repair work on a product carried in; 十四: its promised completion time."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("Waiting for repair")
+        IN_REPAIR = "in_repair", _("In repair")
+        WAITING_PARTS = "waiting_parts", _("Waiting for parts")
+        REPAIRED = "repaired", _("Repaired")
+        RETURNED = "returned", _("Returned to the customer")
+
+    OPEN = (Status.WAITING, Status.IN_REPAIR, Status.WAITING_PARTS)
+    TRANSITIONS = {
+        Status.WAITING: (Status.IN_REPAIR, Status.WAITING_PARTS),
+        Status.IN_REPAIR: (Status.WAITING_PARTS, Status.REPAIRED),
+        Status.WAITING_PARTS: (Status.IN_REPAIR,),
+        # A repaired product that fails its final test goes back to repair.
+        Status.REPAIRED: (Status.IN_REPAIR, Status.RETURNED),
+        Status.RETURNED: (),
+    }
+
+    number = models.CharField(_("repair card number"), max_length=32, unique=True)
+    unit = models.ForeignKey(
+        "servicedesk.OrgUnit", verbose_name=_("unit"), on_delete=models.PROTECT, related_name="repair_cards"
+    )
+    call = models.OneToOneField(
+        RepairCall, verbose_name=_("repair call"), on_delete=models.PROTECT, related_name="repair_card"
+    )
+    voucher = models.ForeignKey(
+        ServiceVoucher, verbose_name=_("signed service voucher"), on_delete=models.PROTECT, related_name="+"
+    )
+    technician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("technician"), on_delete=models.PROTECT, related_name="repair_cards"
+    )
+    fault_found = models.TextField(_("fault found"), max_length=2000)
+    work_planned = models.TextField(_("work planned"), max_length=2000)
+    parts_planned = models.TextField(_("parts"), max_length=2000, blank=True)
+    promised_at = models.DateTimeField(_("promised completion"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.WAITING)
+    repaired_at = models.DateTimeField(_("repaired"), null=True, blank=True)
+    repair_notes = models.TextField(_("repair notes"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        verbose_name = _("repair card")
+        verbose_name_plural = _("repair cards")
+        ordering = ["promised_at", "id"]
+        permissions = [
+            ("open_carry_in", _("Can carry products in and work on repair cards")),
+            ("manage_register", _("Can book products into and out of the register")),
+            ("supervise_repairs", _("Can see late repairs and set new promised times")),
+        ]
+        indexes = [
+            # The promised-time check reads only open cards by promised time.
+            models.Index(
+                fields=["promised_at"],
+                name="card_promise_due_idx",
+                condition=models.Q(status__in=["waiting", "in_repair", "waiting_parts"]),
+            ),
+            models.Index(fields=["unit", "status"], name="card_unit_status_idx"),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    def get_absolute_url(self):
+        return reverse("repairs:card_detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
+
+
+class RegisterEntry(models.Model):
+    """The customer product in/out register: who holds a customer's product, where, since when.
+
+    Its number is the pickup receipt's number (clause 十一): the product leaves against that receipt.
+    """
+
+    class Release(models.TextChoices):
+        PICKED_UP = "picked_up", _("Picked up by the customer")
+        DELIVERED = "delivered", _("Delivered to the customer")
+
+    receipt_number = models.CharField(_("pickup receipt number"), max_length=32, unique=True)
+    unit = models.ForeignKey(
+        "servicedesk.OrgUnit", verbose_name=_("unit"), on_delete=models.PROTECT, related_name="register_entries"
+    )
+    card = models.OneToOneField(
+        RepairCard, verbose_name=_("repair card"), on_delete=models.PROTECT, related_name="register_entry"
+    )
+    call = models.ForeignKey(RepairCall, verbose_name=_("repair call"), on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    item_description = models.CharField(_("product"), max_length=200)
+    items_received = models.TextField(_("accessories and condition"), max_length=1000, blank=True)
+    taken_at = models.DateTimeField(_("taken from the customer"))
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("carried in by"), on_delete=models.PROTECT, related_name="+"
+    )
+    received_at = models.DateTimeField(_("booked in"), null=True, blank=True)
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("received by clerk"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    storage_location = models.CharField(_("stored at"), max_length=100, blank=True)
+    released_at = models.DateTimeField(_("left the register"), null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("released by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    release_kind = models.CharField(_("returned how"), max_length=16, choices=Release.choices, blank=True)
+    released_to_name = models.CharField(_("received by (customer)"), max_length=100, blank=True)
+    release_signature_png = models.BinaryField(
+        _("customer's signature on return"), null=True, blank=True, editable=False
+    )
+
+    class Meta:
+        verbose_name = _("register entry")
+        verbose_name_plural = _("customer product in/out register")
+        ordering = ["taken_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["unit", "taken_at"], name="register_in_hands_idx", condition=models.Q(released_at__isnull=True)
+            ),
+        ]
+
+    def __str__(self):
+        return self.receipt_number
+
+    @property
+    def in_our_hands(self) -> bool:
+        return self.released_at is None
+
+    @property
+    def release_signature_data_uri(self) -> str:
+        if not self.release_signature_png:
+            return ""
+        import base64
+
+        return "data:image/png;base64," + base64.b64encode(bytes(self.release_signature_png)).decode("ascii")
+
+
+class RepairCardDelay(models.Model):
+    """Clause 十四: one row per missed (or about to be missed) promised time of a card.
+
+    Written by the technician's report or by the periodic check, whichever
+    comes first; the unique (card, promised_at) makes the escalation happen
+    once per promised time. A new promised time starts a new cycle.
+    """
+
+    class CustomerNotice(models.TextChoices):
+        EMAIL = "email", _("E-mail")
+        LETTER = "letter", _("Letter")
+
+    card = models.ForeignKey(RepairCard, verbose_name=_("repair card"), on_delete=models.CASCADE, related_name="delays")
+    unit = models.ForeignKey("servicedesk.OrgUnit", verbose_name=_("unit"), on_delete=models.PROTECT, related_name="+")
+    promised_at = models.DateTimeField(_("promised completion missed"))
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reported by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reported_at = models.DateTimeField(_("reported"), null=True, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    escalated_at = models.DateTimeField(_("escalated by the check"), null=True, blank=True)
+    new_promised_at = models.DateTimeField(_("new promised completion"), null=True, blank=True)
+    rescheduled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("new time set by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    rescheduled_at = models.DateTimeField(_("new time set"), null=True, blank=True)
+    customer_notice = models.CharField(_("customer told by"), max_length=16, choices=CustomerNotice.choices, blank=True)
+    letter_sent_at = models.DateTimeField(_("letter sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("late repair")
+        verbose_name_plural = _("late repairs")
+        ordering = ["promised_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["card", "promised_at"], name="one_escalation_per_promised_time"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["unit", "promised_at"],
+                name="delay_unanswered_idx",
+                condition=models.Q(new_promised_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.card} @ {self.promised_at:%Y-%m-%d %H:%M}"

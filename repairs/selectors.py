@@ -3,6 +3,7 @@
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db import connections, transaction
 from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils import timezone
@@ -63,16 +64,7 @@ def repair_call_board(*, user, filters: dict, cursor: str | None = None, limit: 
 
     Keyset pagination on (attended, attend_by, id): the last page costs what the first does.
     """
-    qs = (
-        repair_call_queryset(user=user)
-        .filter(status__in=RepairCall.OPEN)
-        .annotate(
-            attended=Case(
-                When(status=RepairCall.Status.ON_SITE, then=Value(1)), default=Value(0), output_field=IntegerField()
-            )
-        )
-        .select_related("customer", "site", "zone", "technician", "product", "unit")
-    )
+    qs = repair_call_queryset(user=user).select_related("customer", "site", "zone", "technician", "product", "unit")
     if filters.get("unit"):
         qs = qs.filter(unit=filters["unit"])
     if filters.get("zone"):
@@ -90,20 +82,79 @@ def repair_call_board(*, user, filters: dict, cursor: str | None = None, limit: 
             | Q(customer__phone__contains=q)
             | Q(product__serial_number__iexact=q)
         )
-    position = BoardCursor.decode(cursor)
-    if position:
-        qs = qs.filter(
-            Q(attended__gt=position.attended)
-            | Q(attended=position.attended, attend_by__gt=position.attend_by)
-            | Q(attended=position.attended, attend_by=position.attend_by, id__gt=position.id)
-        )
-    rows = list(qs.order_by("attended", "attend_by", "id")[: limit + 1])
+    rows = _board_rows(qs, position=BoardCursor.decode(cursor), limit=limit + 1)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
         next_cursor = BoardCursor(last.attended, last.attend_by, last.id).encode()
     return BoardPage(rows=rows, next_cursor=next_cursor)
+
+
+def _after(qs: QuerySet, position: BoardCursor) -> QuerySet:
+    """Rows after the cursor by (attend_by, id); the redundant ``attend_by >=`` bound lets an index range-scan."""
+    return qs.filter(attend_by__gte=position.attend_by).filter(
+        Q(attend_by__gt=position.attend_by) | Q(id__gt=position.id)
+    )
+
+
+def _board_rows(qs: QuerySet, *, position: BoardCursor | None, limit: int) -> list[RepairCall]:
+    """Up to ``limit`` open calls after ``position``, ordered by (attended, attend_by, id).
+
+    Ordering by a computed "attended" flag makes PostgreSQL read and sort every
+    open call of the unit (thousands in a busy unit) for each page. The same
+    order is two parts, calls waiting for a technician then calls on site, each
+    by (attend_by, id): each part walks the partial index ``call_board_idx``
+    (unit, attend_by, id) in order and stops after a page, and one UNION ALL
+    query returns both. SQLite cannot order the parts of a UNION; it sorts on
+    the flag instead (same rows, same order).
+    """
+    if qs.query.is_empty():  # deny by default: a user who may see nothing
+        return []
+    if not connections[qs.db].features.supports_slicing_ordering_in_compound:
+        return _board_rows_sorted(qs, position=position, limit=limit)
+    # (attended value, statuses): a cursor lies in one part; the parts before it are done.
+    parts = []
+    for attended, statuses in ((0, RepairCall.AWAITING_ARRIVAL), (1, (RepairCall.Status.ON_SITE,))):
+        if position is not None and position.attended > attended:
+            continue
+        part = qs.filter(status__in=statuses)
+        if position is not None and position.attended == attended:
+            part = _after(part, position)
+        parts.append(
+            part.annotate(attended=Value(attended, output_field=IntegerField())).order_by("attend_by", "id")[:limit]
+        )
+    if not parts:
+        return []
+    page = (
+        parts[0]
+        if len(parts) == 1
+        else parts[0].union(*parts[1:], all=True).order_by("attended", "attend_by", "id")[:limit]
+    )
+    connection = connections[qs.db]
+    if connection.vendor != "postgresql":
+        return list(page)
+    # Each part joins six tables (select_related); PostgreSQL's search through every join order
+    # takes several times longer than running the query. The written order (the calls first,
+    # then each row's customer, site, zone, ...) is the right one, so keep it for this query.
+    with transaction.atomic(using=qs.db), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL join_collapse_limit = 1")
+        return list(page)
+
+
+def _board_rows_sorted(qs: QuerySet, *, position: BoardCursor | None, limit: int) -> list[RepairCall]:
+    qs = qs.filter(status__in=RepairCall.OPEN).annotate(
+        attended=Case(
+            When(status=RepairCall.Status.ON_SITE, then=Value(1)), default=Value(0), output_field=IntegerField()
+        )
+    )
+    if position:
+        qs = qs.filter(
+            Q(attended__gt=position.attended)
+            | Q(attended=position.attended, attend_by__gt=position.attend_by)
+            | Q(attended=position.attended, attend_by=position.attend_by, id__gt=position.id)
+        )
+    return list(qs.order_by("attended", "attend_by", "id")[:limit])
 
 
 def technician_calls_today(*, user, now: dt.datetime | None = None) -> list[RepairCall]:

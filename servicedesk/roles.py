@@ -42,6 +42,98 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.ADMINISTRATOR: _VIEW_CALLS,
 }
 
+# Field service (DOMAIN 2 and 3): vouchers, fees collected on site, carry-in repair, the register.
+_FIELD_VIEW = [
+    "repairs.view_servicevoucher",
+    "repairs.view_feecollection",
+    "repairs.view_repaircard",
+    "repairs.view_registerentry",
+]
+_FIELD_PERMISSIONS = {
+    Role.DISPATCHER: [*_FIELD_VIEW, "repairs.invoice_voucher", "repairs.manage_register"],
+    Role.TECHNICIAN: [*_FIELD_VIEW, "repairs.fill_voucher", "repairs.open_carry_in"],
+    Role.SUPERVISOR: [
+        *_FIELD_VIEW,
+        "repairs.fill_voucher",
+        "repairs.open_carry_in",
+        "repairs.invoice_voucher",
+        "repairs.manage_register",
+        "repairs.supervise_repairs",
+    ],
+    Role.ACCOUNTING: ["repairs.view_servicevoucher", "repairs.view_feecollection"],
+}
+for _role, _perms in _FIELD_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_perms]
+
+# Survey cards, customer opinions and the technicians' appraisal (DOMAIN 5 and 6).
+_SURVEY_DESK = ["complaints.view_surveycard", "complaints.enter_survey_answer", "complaints.print_survey_cards"]
+_SURVEY_PERMISSIONS = {
+    Role.DISPATCHER: _SURVEY_DESK,
+    Role.SUPERVISOR: [*_SURVEY_DESK, "complaints.view_customeropinion", "complaints.view_appraisal"],
+    Role.SERVICE_DEPARTMENT: [
+        "complaints.view_surveycard",
+        "complaints.view_customeropinion",
+        "complaints.acknowledge_opinion",
+        "complaints.view_appraisal",
+    ],
+    Role.DEPUTY_GM: ["complaints.view_customeropinion", "complaints.view_appraisal"],
+    Role.GM_OFFICE: ["complaints.view_customeropinion", "complaints.view_appraisal"],
+}
+for _role, _perms in _SURVEY_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_perms]
+
+# Maintenance contracts, expiry notices and renewal follow-ups (DOMAIN 4, clause 二十).
+_CONTRACT_DESK = ["contracts.view_contract", "contracts.manage_contracts", "contracts.follow_up_renewals"]
+_CONTRACT_PERMISSIONS = {
+    Role.DISPATCHER: _CONTRACT_DESK,
+    Role.SUPERVISOR: _CONTRACT_DESK,
+    Role.SERVICE_DEPARTMENT: ["contracts.view_contract"],
+}
+for _role, _perms in _CONTRACT_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_perms]
+
+# Suggestions, complaints and complaint cases (DOMAIN 6 and 7, clauses 二十三, 二十六, 二十八).
+# Quality management is a head-office unit whose head has the department_head role.
+_CASE_VIEW = ["complaints.view_complaintcase", "complaints.view_customeropinion"]
+_CASE_DESK = [*_CASE_VIEW, "complaints.record_opinion", "complaints.open_case", "complaints.work_case"]
+_CASE_REPORTS = ["complaints.view_case_reports", "complaints.view_reminderslip"]
+_CASE_PERMISSIONS = {
+    Role.DISPATCHER: [*_CASE_DESK, "complaints.check_returns"],
+    Role.SUPERVISOR: [*_CASE_DESK, "complaints.check_returns", "complaints.record_follow_up"],
+    Role.SERVICE_DEPARTMENT: [*_CASE_DESK, *_CASE_REPORTS, "complaints.handle_opinion"],
+    Role.DEPUTY_GM: [
+        *_CASE_VIEW,
+        *_CASE_REPORTS,
+        "complaints.work_case",
+        "complaints.acknowledge_opinion",
+        "complaints.handle_serious_opinion",
+    ],
+    Role.DEPARTMENT_HEAD: [*_CASE_VIEW, *_CASE_REPORTS, "complaints.work_case"],
+    Role.GM_OFFICE: [*_CASE_VIEW, *_CASE_REPORTS, "complaints.work_case", "complaints.audit_case"],
+    Role.ACCOUNTING: [*_CASE_VIEW, "complaints.post_returns", "complaints.view_returnallowance"],
+}
+for _role, _perms in _CASE_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_perms]
+
+# Responsibility and penalties (DOMAIN 8, clause 六): the GM office proposes and adjusts; the managers
+# who approve are the deputy GM and department heads (never one who prepared it or is penalised by it);
+# accounting reads the ledger for payroll and enters resale proceeds; administrators keep the criteria table.
+_PENALTY_VIEW = ["penalties.view_penaltyruling", "penalties.view_caseloss", "penalties.view_penalty_ledger"]
+_PENALTY_PERMISSIONS = {
+    Role.GM_OFFICE: [
+        *_PENALTY_VIEW,
+        "penalties.propose_ruling",
+        "penalties.add_resaleproceeds",
+        "penalties.view_penalty_audit",
+    ],
+    Role.DEPUTY_GM: [*_PENALTY_VIEW, "penalties.approve_ruling"],
+    Role.DEPARTMENT_HEAD: [*_PENALTY_VIEW, "penalties.approve_ruling"],
+    Role.ACCOUNTING: [*_PENALTY_VIEW, "penalties.add_resaleproceeds"],
+    Role.ADMINISTRATOR: ["penalties.view_auditentry"],
+}
+for _role, _perms in _PENALTY_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_perms]
+
 # Reference tables an administrator keeps in the admin site.
 ADMIN_MODELS = [
     ("servicedesk", "orgunit"),
@@ -54,6 +146,16 @@ ADMIN_MODELS = [
     ("repairs", "customer"),
     ("repairs", "site"),
     ("repairs", "product"),
+    ("complaints", "surveypolicy"),
+    ("repairs", "unitfeepolicy"),
+    ("contracts", "contracttype"),
+    ("complaints", "causecategory"),
+    ("complaints", "approvalauthority"),
+    ("complaints", "stagedeadline"),
+    ("penalties", "penaltykind"),
+    ("penalties", "criteriaversion"),
+    ("penalties", "criteriarow"),
+    ("penalties", "resalewindowpolicy"),
     ("django_celery_beat", "periodictask"),
     ("django_celery_beat", "intervalschedule"),
     ("django_celery_beat", "crontabschedule"),

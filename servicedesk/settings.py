@@ -195,21 +195,23 @@ SECURE_CSP = {
 
 # --- Celery ---------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# A stopped or hung Redis must never hang a request: fail fast, the work is
+# recorded in the database and picked up by the periodic sweep. Without
+# max_retries kombu retries the connection for ever (tests/servicedesk/test_broker.py).
+REDIS_BROKER_TRANSPORT_OPTIONS = {
+    "socket_timeout": 2,
+    "socket_connect_timeout": 2,
+    "max_retries": 0,
+    "retry_on_timeout": False,
+    "visibility_timeout": 3600,
+}
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # A stopped or hung Redis must never hang a request: fail fast, the
-        # work is recorded in the database and picked up by the periodic sweep.
-        "socket_timeout": 2,
-        "socket_connect_timeout": 2,
-        "max_retries": 0,
-        "retry_on_timeout": False,
-        "visibility_timeout": 3600,
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_BROKER_TRANSPORT_OPTIONS
 else:
     # An embedded broker for a machine with nothing installed: messages are files.
     _broker_dir = VAR_DIR / "broker"
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -217,6 +219,8 @@ else:
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        # Exchange bindings (broadcasts to workers) live beside the queue, not in the current directory.
+        "control_folder": str(_broker_dir / "control"),
     }
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY = True
@@ -240,6 +244,7 @@ EMAIL_BACKEND = env.str(
 EMAIL_HOST = env.str("DJANGO_EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("DJANGO_EMAIL_PORT", default=25)
 EMAIL_TIMEOUT = 10
+EMAIL_FILE_PATH = env.str("DJANGO_EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))  # the filebased backend's folder
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="servicedesk@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

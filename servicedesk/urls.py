@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.i18n import set_language
 
 from . import views
 
@@ -8,8 +10,13 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # The language switch is on the login page too, so it must work before logging in.
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("calls/", include("repairs.urls")),
+    path("contracts/", include("contracts.urls")),
+    path("complaints/", include("complaints.urls")),
+    path("penalties/", include("penalties.urls")),
+    path("s/", include("complaints.public_urls")),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),

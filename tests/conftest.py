@@ -13,9 +13,46 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 def pytest_collection_modifyitems(config, items):
     """In CI (SERVICEDESK_REQUIRE_ALL=1) a test that would skip fails instead: nothing is quietly left out."""
+    _restore_migrated_data_after_transactional_tests(items)
     if os.environ.get("SERVICEDESK_REQUIRE_ALL") != "1":
         return
     config.pluginmanager.register(_NoSkips(), "servicedesk-no-skips")
+
+
+def _restore_migrated_data_after_transactional_tests(items):
+    """Every transactional test (transaction=True, transactional_db, live_server) gets serialized_rollback.
+
+    Such a test empties every table when it ends. Rows made by migrations (zones, groups and their
+    permissions) are restored only for tests with serialized_rollback, and one test without it among
+    tests with it breaks the restore for all that follow (its flush re-creates the groups under new ids).
+    So all of them restore, whether or not the test says so.
+    """
+    positional = ("transaction", "reset_sequences", "databases", "serialized_rollback", "available_apps")
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        kwargs = {**dict(zip(positional, marker.args, strict=False)), **marker.kwargs} if marker else {}
+        names = item.fixturenames
+        transactional = kwargs.get("transaction") or "transactional_db" in names or "live_server" in names
+        if transactional and not kwargs.get("serialized_rollback"):
+            kwargs.update(transaction=True, serialized_rollback=True)
+            item.add_marker(pytest.mark.django_db(**kwargs), append=False)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """The test database's serialized contents, visible from every connection object of this thread.
+
+    While Playwright's sync API runs, an event loop counts as running in the test thread, and Django
+    hands the thread a different connection object (one per async context). serialized_rollback reads
+    the contents from the connection object, so without this a browser test would not restore them.
+    """
+    from django.db import connections
+
+    connection = connections["default"]
+    contents = getattr(connection, "_test_serialized_contents", None)
+    if contents is not None:
+        type(connection)._test_serialized_contents = contents
+    yield
 
 
 class _NoSkips:

@@ -13,3 +13,29 @@ from .calls import (  # noqa: F401
     repair_calls_mark_overdue,
     technicians_of_unit,
 )
+from .carry_in import (  # noqa: F401
+    WORKSHOP_STATUSES,
+    carry_in_open,
+    register_entry_receive,
+    register_entry_release,
+    repair_card_delay_letter_sent,
+    repair_card_report_delay,
+    repair_card_reschedule,
+    repair_card_transition,
+    repair_cards_escalate_late,
+)
+from .coverage import CoverDecision, service_is_paid  # noqa: F401
+from .fees import (  # noqa: F401
+    fee_collection_confirm_handover,
+    fee_collection_record,
+    fee_policy_for,
+    settlement_for,
+)
+from .vouchers import (  # noqa: F401
+    PartLine,
+    service_voucher_correct,
+    service_voucher_create,
+    service_voucher_mark_invoiced,
+    service_voucher_sign,
+    service_voucher_update,
+)

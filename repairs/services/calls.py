@@ -3,18 +3,15 @@
 import datetime as dt
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from servicedesk.exceptions import ApplicationError
 from servicedesk.models import Notification
-from servicedesk.notifications import notifications_queue
+from servicedesk.notifications import absolute_url, notifications_queue, render_notice, users_with_role_by_unit
 from servicedesk.roles import Role
 from servicedesk.scoping import user_may_act_in_unit
 from servicedesk.workflow import apply_transition, lock_for_update, record_status_change
@@ -84,6 +81,8 @@ def repair_call_log(
     now: dt.datetime | None = None,
 ) -> RepairCall:
     """Clause 八: log a customer's repair call and compute its dispatch deadline (clause 十九)."""
+    if unit is None:  # a user with no unit owns nothing, so has nowhere to log a call
+        raise ApplicationError(_("Your account belongs to no unit, so you cannot log calls. Ask an administrator."))
     _require(user, "repairs.log_call", unit_id=unit.pk)
     now = now or timezone.now()
     if received_at > now + CLOCK_TOLERANCE:
@@ -130,6 +129,11 @@ def repair_call_log(
         and product.in_warranty_on(timezone.localtime(received_at).date())
     ):
         coverage = RepairCall.Coverage.WARRANTY
+    if coverage == RepairCall.Coverage.UNKNOWN:
+        from contracts.selectors import is_covered  # DOMAIN 4: a maintenance contract makes the call free
+
+        if is_covered(product=product, site=site, on=timezone.localtime(received_at).date()):
+            coverage = RepairCall.Coverage.CONTRACT
 
     from servicedesk.numbering import next_number
 
@@ -280,16 +284,11 @@ def repair_call_close(*, user, call_id: int, note: str = "", expected_version: i
 
 
 def _notice(*, key: str, recipient, template: str, call: RepairCall, **extra) -> Notification:
-    with translation.override(settings.LANGUAGE_CODE):
-        context = {
-            "call": call,
-            "url": settings.SERVICEDESK_BASE_URL.rstrip("/") + reverse("repairs:call_detail", args=[call.pk]),
-            **extra,
-        }
-        subject, _sep, body = render_to_string(template, context).strip().partition("\n")
-    return Notification(
-        dedupe_key=key, recipient=recipient, to_email=recipient.email, subject=subject[:200], body=body.strip()
+    subject, body = render_notice(
+        template=template,
+        context={"call": call, "url": absolute_url(reverse("repairs:call_detail", args=[call.pk])), **extra},
     )
+    return Notification(dedupe_key=key, recipient=recipient, to_email=recipient.email, subject=subject, body=body)
 
 
 OVERDUE_BATCH = 1000
@@ -321,24 +320,26 @@ def repair_calls_mark_overdue(*, now: dt.datetime, batch_size: int = OVERDUE_BAT
             )
             marked += claimed
             calls = list(RepairCall.objects.filter(id__in=ids).select_related("customer", "site", "technician", "unit"))
-            supervisors: dict[int, list] = {}
-            for sup in (
-                get_user_model()
-                .objects.filter(Q(unit_id__in={c.unit_id for c in calls}), is_active=True, groups__name=Role.SUPERVISOR)
-                .exclude(email="")
-            ):
-                supervisors.setdefault(sup.unit_id, []).append(sup)
-            notifications_queue(
-                notices=[
-                    _notice(
-                        key=f"repair-call-overdue:{call.pk}:{sup.pk}",
+            supervisors = users_with_role_by_unit(role=Role.SUPERVISOR, unit_ids={c.unit_id for c in calls})
+            notices = []
+            for call in calls:
+                recipients = supervisors.get(call.unit_id, [])
+                if not recipients:
+                    continue
+                subject, body = render_notice(
+                    template="repairs/email/overdue.txt",
+                    context={"call": call, "url": absolute_url(reverse("repairs:call_detail", args=[call.pk]))},
+                )
+                notices += [
+                    Notification(
+                        dedupe_key=f"repair-call-overdue:{call.pk}:{sup.pk}",
                         recipient=sup,
-                        template="repairs/email/overdue.txt",
-                        call=call,
+                        to_email=sup.email,
+                        subject=subject,
+                        body=body,
                     )
-                    for call in calls
-                    for sup in supervisors.get(call.unit_id, [])
+                    for sup in recipients
                 ]
-            )
+            notifications_queue(notices=notices)
         if len(ids) < batch_size:
             return marked

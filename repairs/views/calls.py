@@ -47,7 +47,8 @@ def board(request):
 @require_http_methods(["GET", "POST"])
 @permission_required("repairs.log_call", raise_exception=True)
 def call_log(request):
-    form = RepairCallLogForm(request.POST or None, user=request.user)
+    # An empty POST is still a submission: it must show "required" errors, not a blank form.
+    form = RepairCallLogForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

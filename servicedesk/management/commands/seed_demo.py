@@ -11,7 +11,10 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from complaints.demo import seed_complaints, seed_surveys
+from contracts.demo import seed_contracts
 from repairs import services
+from repairs.demo import seed_field_service
 from repairs.models import RepairCall, Zone
 from servicedesk.models import CalendarException, OrgUnit, WorkingCalendar, WorkingWindow
 from servicedesk.roles import Role
@@ -82,8 +85,12 @@ class Command(BaseCommand):
             code="industrial-park",
             defaults={"name": "工业园区 Industrial park (business hours)", "response_hours": 6, "calendar": calendar},
         )
+        seed_contracts(units=units, users=users, stdout=self.stdout)
+        seed_field_service(units=units, users=users, stdout=self.stdout)
 
         if RepairCall.objects.exists():
+            seed_surveys(users=users, stdout=self.stdout)
+            seed_complaints(units=units, users=users, stdout=self.stdout)
             self._print_logins()
             return
         urban, suburban = Zone.objects.get(code="urban"), Zone.objects.get(code="suburban")
@@ -140,6 +147,8 @@ class Command(BaseCommand):
             new_customer=services.NewCustomer(name="苏州园区制造", phone="0512-5555-0201"),
             new_site=services.NewSite(address="苏州工业园区星湖街 1 号", zone=suburban),
         )
+        seed_surveys(users=users, stdout=self.stdout)
+        seed_complaints(units=units, users=users, stdout=self.stdout)
         self._print_logins()
 
     def _print_logins(self):

@@ -1,0 +1,172 @@
+"""Benchmark of the printed documents (issue 3): render time of a one-page document in a warm process.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/sd_field .venv/bin/python bench/documents.py [--renders 50]
+
+Builds a signed service voucher (with its signature image and parts), a carry-in
+with its repair card and pickup receipt, through the services, inside a
+transaction that is rolled back at the end. Renders each document once to warm
+the process (WeasyPrint import, fonts, the shared URL fetcher and stylesheet),
+then ``--renders`` times through ``servicedesk.documents.render_pdf`` exactly as
+the views do, and prints median / p90 / max per document. Fails (exit 1) when a
+median is above the 150 ms target. Works on SQLite too (without DATABASE_URL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import os
+import statistics
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "servicedesk.settings")
+os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-" + "x" * 50)
+os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
+
+TARGET_MS = 150.0
+
+
+class Rollback(Exception):
+    pass
+
+
+def main() -> int:
+    import django
+
+    django.setup()
+    import logging
+
+    logging.getLogger("weasyprint").setLevel(logging.WARNING)
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
+
+    from django.contrib.auth.models import Group
+    from django.db import transaction
+    from django.utils import timezone
+    from pypdf import PdfReader
+
+    from repairs import services
+    from repairs.demo import _demo_signature
+    from repairs.models import Zone
+    from servicedesk.documents import render_pdf
+    from servicedesk.models import OrgUnit, User
+    from servicedesk.roles import Role
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--renders", type=int, default=50)
+    args = parser.parse_args()
+    results = {}
+    try:
+        with transaction.atomic():
+            unit = OrgUnit.objects.create(code="bench-docs", name="基准测试服务中心", kind=OrgUnit.Kind.SERVICE_CENTRE)
+            boss = User.objects.create(username="bench-docs-admin", is_superuser=True, unit=unit, first_name="基准")
+            boss.groups.set(Group.objects.filter(name=Role.TECHNICIAN))
+            now = timezone.now()
+            call = services.repair_call_log(
+                user=boss,
+                unit=unit,
+                received_at=now,
+                contact_name="钱女士",
+                contact_phone="021-5555-0999",
+                problem="设备无法启动",
+                new_customer=services.NewCustomer(name="上海精密机械有限公司", phone="021-5555-0999"),
+                new_site=services.NewSite(address="上海市浦东新区张江路 100 号", zone=Zone.objects.get(code="urban")),
+                new_product=services.NewProduct(
+                    model="SX-900", serial_number="BENCH-DOCS-0001", warranty_end=(now - dt.timedelta(days=30)).date()
+                ),
+            )
+            services.repair_call_dispatch(user=boss, call_id=call.pk, technician=boss)
+            services.repair_call_record_arrival(user=boss, call_id=call.pk, arrived_at=timezone.now())
+            call.refresh_from_db()
+            voucher = services.service_voucher_create(
+                user=boss,
+                call_id=call.pk,
+                arrived_at=call.arrived_at,
+                departed_at=timezone.now(),
+                work_done="检查电源，更换保险丝与主板，测试正常。",
+                parts=[
+                    services.PartLine(
+                        part_number="FUSE-5A", quantity=2, unit_price=Decimal("3.50"), description="保险丝"
+                    ),
+                    services.PartLine(
+                        part_number="MB-100", quantity=1, unit_price=Decimal("260.00"), description="主板"
+                    ),
+                ],
+                labour_charge=Decimal("120.00"),
+            )
+            voucher = services.service_voucher_sign(
+                user=boss, voucher_id=voucher.pk, signature_png=_demo_signature(), signed_by_name="钱女士"
+            )
+            card = services.carry_in_open(
+                user=boss,
+                call_id=call.pk,
+                voucher_id=voucher.pk,
+                fault_found="主板烧毁",
+                work_planned="更换主板，老化测试 24 小时",
+                parts_planned="MB-100 × 1",
+                promised_at=now + dt.timedelta(days=2),
+                items_received="电源线一根",
+            )
+            from servicedesk.workflow import history_for
+
+            documents = {
+                "service voucher": (
+                    "repairs/pdf/voucher.html",
+                    {"voucher": voucher, "call": voucher.call, "fee": None},
+                ),
+                "pickup receipt": (
+                    "repairs/pdf/pickup_receipt.html",
+                    {"card": card, "entry": card.register_entry, "call": card.call},
+                ),
+                "repair card": (
+                    "repairs/pdf/repair_card.html",
+                    {"card": card, "entry": card.register_entry, "call": card.call, "history": list(history_for(card))},
+                ),
+            }
+            for name, (template, context) in documents.items():
+                first = time.perf_counter()
+                pdf = render_pdf(template=template, context=context)
+                cold_ms = (time.perf_counter() - first) * 1000
+                pages = len(PdfReader(io.BytesIO(pdf)).pages)
+                timings, cpu = [], []
+                for _ in range(args.renders):
+                    start, start_cpu = time.perf_counter(), time.process_time()
+                    render_pdf(template=template, context=context)
+                    timings.append((time.perf_counter() - start) * 1000)
+                    cpu.append((time.process_time() - start_cpu) * 1000)
+                timings.sort()
+                results[name] = {
+                    "first_ms": cold_ms,
+                    "median_ms": statistics.median(timings),
+                    "p90_ms": timings[int(len(timings) * 0.9) - 1],
+                    "max_ms": timings[-1],
+                    "cpu_median_ms": statistics.median(cpu),
+                    "pages": pages,
+                    "bytes": len(pdf),
+                }
+            raise Rollback
+    except Rollback:
+        pass
+
+    print(f"{args.renders} warm renders per document (first render shown separately)")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"load average (1 min) at the end: {load:.1f} on {os.cpu_count()} CPUs")
+    print(f"{'document':<16} {'pages':>5} {'first':>8} {'median':>8} {'p90':>8} {'max':>8} {'cpu med':>8} {'size':>8}")
+    failed = False
+    for name, r in results.items():
+        print(
+            f"{name:<16} {r['pages']:>5} {r['first_ms']:>6.0f}ms {r['median_ms']:>6.1f}ms {r['p90_ms']:>6.1f}ms"
+            f" {r['max_ms']:>6.1f}ms {r['cpu_median_ms']:>6.1f}ms {r['bytes'] / 1024:>6.0f}kB"
+        )
+        failed |= r["median_ms"] > TARGET_MS
+    print("target: wall-clock median ≤ %.0f ms → %s" % (TARGET_MS, "FAIL" if failed else "ok"))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

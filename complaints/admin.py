@@ -1,0 +1,155 @@
+from django import forms
+from django.contrib import admin
+
+from servicedesk.roles import Role
+
+from .models import (
+    ApprovalAuthority,
+    CaseAttachment,
+    CauseCategory,
+    ComplaintCase,
+    CustomerOpinion,
+    ImprovementAction,
+    OpinionFollowUp,
+    ReminderSlip,
+    ReturnAllowance,
+    StageDeadline,
+    SurveyBatch,
+    SurveyCard,
+    SurveyPolicy,
+    TechnicianMonth,
+)
+
+
+@admin.register(SurveyPolicy)
+class SurveyPolicyAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "link_valid_days"]
+    list_select_related = ["unit"]
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """Cards and opinions change only through their services (the pages and the daily run)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SurveyBatch)
+class SurveyBatchAdmin(_ReadOnlyAdmin):
+    list_display = ["day", "unit", "created_at"]
+    list_filter = ["unit"]
+    list_select_related = ["unit"]
+    date_hierarchy = "day"
+
+
+@admin.register(SurveyCard)
+class SurveyCardAdmin(_ReadOnlyAdmin):
+    list_display = ["display_number", "survey_day", "unit", "customer", "status", "answer_channel", "answered_at"]
+    list_filter = ["status", "answer_channel", "unit"]
+    list_select_related = ["unit", "customer"]
+    search_fields = ["=id", "call__number", "customer__name"]
+    exclude = ["token"]
+
+
+@admin.register(CustomerOpinion)
+class CustomerOpinionAdmin(_ReadOnlyAdmin):
+    list_display = ["received_at", "unit", "customer", "kind", "severity", "source", "status", "technician"]
+    list_filter = ["kind", "severity", "source", "status", "unit"]
+    list_select_related = ["unit", "customer", "technician"]
+    search_fields = ["customer__name", "text"]
+
+
+@admin.register(TechnicianMonth)
+class TechnicianMonthAdmin(_ReadOnlyAdmin):
+    """Written by the month-end job; the appraisal page is where these are read."""
+
+    list_display = ["month", "unit", "technician", "calls_handled", "attended_in_time", "cards_answered", "complaints"]
+    list_filter = ["unit", "month"]
+    list_select_related = ["unit", "technician"]
+
+
+# --- Complaint cases: reference tables administrators keep, and read-only records -------------------------------
+
+
+@admin.register(CauseCategory)
+class CauseCategoryAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "is_active", "sort_order"]
+    list_editable = ["is_active", "sort_order"]
+
+
+class ApprovalAuthorityForm(forms.ModelForm):
+    role = forms.ChoiceField(choices=Role.choices)
+
+    class Meta:
+        model = ApprovalAuthority
+        fields = ["min_amount", "max_amount", "role"]
+
+
+@admin.register(ApprovalAuthority)
+class ApprovalAuthorityAdmin(admin.ModelAdmin):
+    """核决权限: claimed-amount brackets → the role that approves the comprehensive opinion."""
+
+    form = ApprovalAuthorityForm
+    list_display = ["min_amount", "max_amount", "role"]
+
+
+class StageDeadlineForm(forms.ModelForm):
+    stage = forms.ChoiceField(choices=[c for c in ComplaintCase.Status.choices if c[0] != "audited"])
+
+    class Meta:
+        model = StageDeadline
+        fields = ["stage", "working_days", "calendar", "owner_unit"]
+
+
+@admin.register(StageDeadline)
+class StageDeadlineAdmin(admin.ModelAdmin):
+    form = StageDeadlineForm
+    list_display = ["stage", "working_days", "calendar", "owner_unit"]
+    list_select_related = ["calendar", "owner_unit"]
+
+
+@admin.register(ComplaintCase)
+class ComplaintCaseAdmin(_ReadOnlyAdmin):
+    list_display = ["number", "received_at", "unit", "customer", "status", "stage_due_at", "claimed_amount"]
+    list_filter = ["status", "unit", "cause_category"]
+    list_select_related = ["unit", "customer"]
+    search_fields = ["number", "customer__name"]
+
+
+@admin.register(OpinionFollowUp)
+class OpinionFollowUpAdmin(_ReadOnlyAdmin):
+    list_display = ["opinion", "supervisor", "followed_up_at", "method"]
+    list_select_related = ["opinion", "supervisor"]
+
+
+@admin.register(ReminderSlip)
+class ReminderSlipAdmin(_ReadOnlyAdmin):
+    list_display = ["display_number", "overdue_day", "case", "stage", "owner_unit", "owner_role"]
+    list_select_related = ["case", "owner_unit"]
+    date_hierarchy = "overdue_day"
+
+
+@admin.register(ReturnAllowance)
+class ReturnAllowanceAdmin(_ReadOnlyAdmin):
+    list_display = ["invoice_number", "case", "kind", "status", "amount", "receivable_affected"]
+    list_select_related = ["case"]
+    list_filter = ["status", "kind", "receivable_affected"]
+
+
+@admin.register(ImprovementAction)
+class ImprovementActionAdmin(_ReadOnlyAdmin):
+    list_display = ["case", "owner", "due_on", "status"]
+    list_select_related = ["case", "owner"]
+
+
+@admin.register(CaseAttachment)
+class CaseAttachmentAdmin(_ReadOnlyAdmin):
+    list_display = ["original_name", "case", "content_type", "size", "uploaded_at"]
+    list_select_related = ["case"]
+    exclude = ["stored_name"]

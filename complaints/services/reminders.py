@@ -1,0 +1,134 @@
+"""The complaint-stage deadline check (DOMAIN 7 and 10): a reminder slip (催办单) per overdue stage and day.
+
+Beat runs it hourly. One indexed query finds the open cases past their stage's
+deadline; the slips are inserted in batches against the UNIQUE (case, stage
+stay, overdue day), so a rerun, a late run or two runs at once issue each slip
+exactly once. No task per case.
+"""
+
+import datetime as dt
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from servicedesk.models import Notification
+from servicedesk.notifications import absolute_url, notifications_queue
+
+from ..models import ComplaintCase, ReminderSlip
+from ..stages import slip_owner, stage_rules
+
+BATCH = 1000
+
+
+def overdue_cases_query(*, now: dt.datetime):
+    # Served by the partial index case_stage_due_idx (stage_due_at, status <> audited).
+    return ComplaintCase.objects.filter(stage_due_at__lt=now).exclude(status=ComplaintCase.Status.AUDITED)
+
+
+def _owner_users(slips: list[ReminderSlip]) -> dict[tuple, list]:
+    """{(unit id or None, role): users} for the slips' owners, in one query."""
+    roles = {slip.owner_role for slip in slips if slip.owner_role}
+    if not roles:
+        return {}
+    found: dict[tuple, list] = {}
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=roles)
+        .exclude(email="")
+        .prefetch_related("groups")
+        .order_by("pk")
+        .distinct()
+    )
+    for user in users:
+        for group in user.groups.all():
+            found.setdefault((user.unit_id, group.name), []).append(user)
+            found.setdefault((None, group.name), []).append(user)
+    return found
+
+
+def _notices(slips: list[ReminderSlip], numbers: dict) -> list[Notification]:
+    owners = _owner_users(slips)
+    notices = []
+    for slip in slips:
+        for user in owners.get((slip.owner_unit_id, slip.owner_role), []):
+            notices.append(
+                Notification(
+                    dedupe_key=f"complaints.reminder:{slip.case_id}:{slip.stage_seq}:{slip.overdue_day}:{user.pk}",
+                    recipient=user,
+                    to_email=user.email,
+                    subject=_("Reminder: complaint case %(number)s is overdue") % {"number": numbers[slip.case_id]},
+                    body=_("The stage “%(stage)s” was due on %(due)s. %(url)s")
+                    % {
+                        "stage": ComplaintCase.Status(slip.stage).label,
+                        "due": timezone.localtime(slip.due_at).strftime("%Y-%m-%d %H:%M"),
+                        "url": absolute_url(reverse("complaints:case_detail", kwargs={"pk": slip.case_id})),
+                    },
+                )
+            )
+    return notices
+
+
+def reminder_slips_issue(*, now: dt.datetime, batch_size: int = BATCH) -> int:
+    """Issue today's slips for every overdue stage that has none for today; returns how many were issued."""
+    overdue_day = timezone.localdate(now)
+    rules = stage_rules()
+    issued = 0
+    last_id = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                overdue_cases_query(now=now)
+                .filter(id__gt=last_id)
+                .order_by("id")
+                .values_list(
+                    "id",
+                    "number",
+                    "status",
+                    "stage_seq",
+                    "stage_due_at",
+                    "unit_id",
+                    "responsible_unit_id",
+                    "approval_role",
+                )[:batch_size]
+            )
+            if not rows:
+                break
+            last_id = rows[-1][0]
+            slips, numbers = [], {}
+            for case_id, number, stage, seq, due_at, unit_id, responsible_unit_id, approval_role in rows:
+                owner_unit_id, owner_role = slip_owner(
+                    stage=stage,
+                    unit_id=unit_id,
+                    responsible_unit_id=responsible_unit_id,
+                    approval_role=approval_role,
+                    rules=rules,
+                )
+                numbers[case_id] = number
+                slips.append(
+                    ReminderSlip(
+                        case_id=case_id,
+                        stage=stage,
+                        stage_seq=seq,
+                        overdue_day=overdue_day,
+                        due_at=due_at,
+                        owner_unit_id=owner_unit_id,
+                        owner_role=owner_role,
+                        issued_at=now,
+                    )
+                )
+            ReminderSlip.objects.bulk_create(slips, ignore_conflicts=True)
+            # Only the slips this run wrote (a concurrent run may have taken some): same issued_at.
+            ours = set(
+                ReminderSlip.objects.filter(
+                    overdue_day=overdue_day, issued_at=now, case_id__in=list(numbers)
+                ).values_list("case_id", "stage_seq")
+            )
+            new = [slip for slip in slips if (slip.case_id, slip.stage_seq) in ours]
+            notifications_queue(notices=_notices(new, numbers))
+            issued += len(new)
+        if len(rows) < batch_size:
+            break
+    return issued

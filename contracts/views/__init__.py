@@ -1,0 +1,1 @@
+"""Views by workflow; urls.py imports the modules directly."""

@@ -1,0 +1,188 @@
+"""Forms for field service: vouchers and signatures, fees, carry-in, repair cards and the register."""
+
+import datetime as dt
+from decimal import Decimal
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from servicedesk.exceptions import ApplicationError
+
+from .forms import DATETIME_INPUT
+from .models import RegisterEntry
+from .services.vouchers import MAX_PARTS, PartLine
+from .signatures import signature_from_data_url
+
+MONEY = {"max_digits": 10, "decimal_places": 2}
+
+
+def _now_minute() -> dt.datetime:
+    return timezone.localtime().replace(second=0, microsecond=0)
+
+
+class VoucherForm(forms.Form):
+    arrived_at = forms.DateTimeField(label=_("Arrived on site"), widget=DATETIME_INPUT)
+    departed_at = forms.DateTimeField(label=_("Left the site"), widget=DATETIME_INPUT)
+    work_done = forms.CharField(label=_("Work done"), max_length=4000, widget=forms.Textarea(attrs={"rows": 4}))
+    labour_charge = forms.DecimalField(
+        label=_("Labour charge (yuan)"), min_value=Decimal("0"), initial=Decimal("0.00"), **MONEY
+    )
+    misuse = forms.BooleanField(label=_("Damaged by misuse (paid even in warranty or under contract)"), required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("arrived_at") and data.get("departed_at") and data["departed_at"] < data["arrived_at"]:
+            self.add_error("departed_at", _("The time of leaving cannot be before the arrival."))
+        return data
+
+
+class PartForm(forms.Form):
+    part_number = forms.CharField(label=_("Part number"), max_length=64, required=False)
+    description = forms.CharField(label=_("Description"), max_length=200, required=False)
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=9999, required=False)
+    unit_price = forms.DecimalField(label=_("Unit price"), min_value=Decimal("0"), required=False, **MONEY)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("part_number"):
+            if data.get("quantity") is None and "quantity" not in self.errors:
+                self.add_error("quantity", _("Enter the quantity."))
+            if data.get("unit_price") is None and "unit_price" not in self.errors:
+                self.add_error("unit_price", _("Enter the price."))
+        elif data.get("quantity") or data.get("unit_price") or data.get("description"):
+            self.add_error("part_number", _("Enter the part number."))
+        return data
+
+
+PartFormSet = forms.formset_factory(PartForm, extra=3, max_num=MAX_PARTS, validate_max=True)
+
+
+def part_lines(formset) -> list[PartLine]:
+    return [
+        PartLine(
+            part_number=f.cleaned_data["part_number"],
+            quantity=f.cleaned_data["quantity"],
+            unit_price=f.cleaned_data["unit_price"],
+            description=f.cleaned_data.get("description", ""),
+        )
+        for f in formset.forms
+        if f.cleaned_data.get("part_number")
+    ]
+
+
+class SignatureField(forms.CharField):
+    """A canvas drawing posted as a PNG data URL; cleans to PNG bytes."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 600_000)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        try:
+            return signature_from_data_url(value)
+        except ApplicationError as exc:
+            raise forms.ValidationError(exc.message) from None
+
+
+class SignForm(forms.Form):
+    signed_by_name = forms.CharField(label=_("Customer's name (who signs)"), max_length=100)
+    signature = SignatureField(label=_("Signature"))
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+class FeeForm(forms.Form):
+    amount = forms.DecimalField(label=_("Amount collected (yuan)"), **MONEY)
+    receipt_number = forms.CharField(label=_("Receipt number"), max_length=64)
+
+    def clean_amount(self):
+        amount = self.cleaned_data["amount"]
+        if amount < 0:
+            raise forms.ValidationError(_("A fee cannot be negative."))
+        if amount == 0:
+            raise forms.ValidationError(_("Enter the amount collected (more than zero)."))
+        return amount
+
+
+class InvoiceForm(forms.Form):
+    invoice_number = forms.CharField(label=_("Invoice number"), max_length=64)
+
+
+class ReconciliationFilterForm(forms.Form):
+    unit = forms.ModelChoiceField(label=_("Unit"), queryset=None, required=False)
+    day = forms.DateField(label=_("Day"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, units, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = units
+        if not units.exists():
+            del self.fields["unit"]
+
+
+class CarryInForm(forms.Form):
+    voucher = forms.ModelChoiceField(label=_("Signed service voucher"), queryset=None, empty_label=None)
+    item_description = forms.CharField(label=_("Product carried in"), max_length=200, required=False)
+    items_received = forms.CharField(
+        label=_("Accessories and condition"), max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    fault_found = forms.CharField(label=_("Fault found"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    work_planned = forms.CharField(label=_("Work planned"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    parts_planned = forms.CharField(
+        label=_("Parts needed"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    promised_at = forms.DateTimeField(label=_("Promised completion"), widget=DATETIME_INPUT)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, vouchers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["voucher"].queryset = vouchers
+
+
+class ReceiveForm(forms.Form):
+    storage_location = forms.CharField(label=_("Stored at (shelf, room)"), max_length=100)
+
+
+class ReleaseForm(forms.Form):
+    release_kind = forms.ChoiceField(
+        label=_("Returned how"),
+        choices=RegisterEntry.Release.choices,
+        initial=RegisterEntry.Release.PICKED_UP,
+        widget=forms.RadioSelect,
+    )
+    released_to_name = forms.CharField(label=_("Received by (name)"), max_length=100)
+    signature = SignatureField(label=_("Signature"))
+
+
+class CardTransitionForm(forms.Form):
+    note = forms.CharField(label=_("Note"), max_length=1000, required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+class DelayReportForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why the promised time cannot be kept"), max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    new_promised_at = forms.DateTimeField(label=_("New promised completion"), widget=DATETIME_INPUT)
+
+
+class RescheduleForm(forms.Form):
+    new_promised_at = forms.DateTimeField(label=_("New promised completion"), widget=DATETIME_INPUT)
+    reason = forms.CharField(label=_("Note"), max_length=1000, required=False)
+
+
+class RegisterFilterForm(forms.Form):
+    unit = forms.ModelChoiceField(label=_("Unit"), queryset=None, required=False)
+    min_age_days = forms.IntegerField(
+        label=_("In our hands for at least (days)"), min_value=0, max_value=3650, required=False
+    )
+
+    def __init__(self, *args, units, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = units
+        if not units.exists():
+            del self.fields["unit"]

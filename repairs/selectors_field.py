@@ -1,0 +1,276 @@
+"""Reads for field service (vouchers, fees, carry-in repair), always scoped to the user's unit."""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.http import Http404
+from django.utils import timezone
+
+from servicedesk.models import OrgUnit
+from servicedesk.scoping import scope_to_user, user_may_act_in_unit
+
+from .models import FeeCollection, RegisterEntry, RepairCall, RepairCard, RepairCardDelay, ServiceVoucher, VoucherPart
+from .services.fees import FeePolicy, fee_policy_for
+
+
+def _get(qs: QuerySet, pk: int):
+    try:
+        return qs.get(pk=pk)
+    except qs.model.DoesNotExist:
+        raise Http404 from None
+
+
+def units_for_filter(*, user) -> QuerySet:
+    """Units a user may pick in a filter: every branch or centre for head office, else none (own unit implied)."""
+    if user.sees_all_units:
+        return OrgUnit.objects.exclude(kind__in=OrgUnit.HEAD_OFFICE_KINDS).order_by("name")
+    return OrgUnit.objects.none()
+
+
+# --- Vouchers ------------------------------------------------------------------------------------------
+
+
+def voucher_queryset(*, user) -> QuerySet:
+    return scope_to_user(ServiceVoucher.objects.all(), user=user)
+
+
+def voucher_get_for_user(*, user, pk: int) -> ServiceVoucher:
+    return _get(
+        voucher_queryset(user=user)
+        .select_related(
+            "unit", "call__customer", "call__site", "call__product", "technician", "corrects", "invoiced_by"
+        )
+        .prefetch_related(
+            Prefetch("parts", queryset=VoucherPart.objects.order_by("id")),
+            Prefetch("corrections", queryset=ServiceVoucher.objects.order_by("id")),
+        ),
+        pk,
+    )
+
+
+def vouchers_of_call(*, user, call: RepairCall) -> list[ServiceVoucher]:
+    return list(voucher_queryset(user=user).filter(call=call).select_related("fee").order_by("created_at", "id"))
+
+
+def signed_vouchers_of_call(*, user, call: RepairCall) -> QuerySet:
+    return voucher_queryset(user=user).filter(call=call, status=ServiceVoucher.Status.SIGNED).order_by("-signed_at")
+
+
+# --- Fees and the daily reconciliation -------------------------------------------------------------------
+
+
+def fee_get_for_user(*, user, pk: int) -> FeeCollection:
+    return _get(scope_to_user(FeeCollection.objects.all(), user=user).select_related("voucher"), pk)
+
+
+@dataclass
+class TechnicianFees:
+    technician: object
+    collected: Decimal = Decimal("0.00")
+    handed_over: Decimal = Decimal("0.00")
+    outstanding: Decimal = Decimal("0.00")
+    overdue: Decimal = Decimal("0.00")
+
+
+@dataclass
+class Reconciliation:
+    unit: OrgUnit
+    day: dt.date
+    policy: FeePolicy
+    rows: list[TechnicianFees]
+    outstanding_fees: list[FeeCollection]
+    to_invoice: list[ServiceVoucher]
+    totals: TechnicianFees = field(default_factory=lambda: TechnicianFees(technician=None))
+
+    @property
+    def number(self) -> str:
+        return f"FEE-{self.unit.code}-{self.day:%Y%m%d}"
+
+
+def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+    return start, start + dt.timedelta(days=1)
+
+
+def fee_reconciliation(*, user, unit: OrgUnit, day: dt.date) -> Reconciliation:
+    """Clause 十: per technician, fees collected and handed over that day and still outstanding at its end.
+
+    Outstanding fees collected more than the unit's hand-over days before the
+    end of the day are "overdue" and highlighted. A fixed number of queries.
+    """
+    if not user_may_act_in_unit(user=user, unit_id=unit.pk):
+        raise Http404
+    start, end = _day_bounds(day)
+    policy = fee_policy_for(unit_id=unit.pk)
+    overdue_before = end - dt.timedelta(days=max(policy.handover_days, 1))
+    fees = FeeCollection.objects.filter(unit=unit)
+    outstanding_q = Q(collected_at__lt=end) & (Q(handed_over_at__isnull=True) | Q(handed_over_at__gte=end))
+    sums = (
+        fees.filter(
+            Q(collected_at__gte=start, collected_at__lt=end)
+            | Q(handed_over_at__gte=start, handed_over_at__lt=end)
+            | outstanding_q
+        )
+        .values("technician")
+        .annotate(
+            collected=Sum("amount", filter=Q(collected_at__gte=start, collected_at__lt=end), default=Decimal("0")),
+            handed_over=Sum(
+                "amount", filter=Q(handed_over_at__gte=start, handed_over_at__lt=end), default=Decimal("0")
+            ),
+            outstanding=Sum("amount", filter=outstanding_q, default=Decimal("0")),
+            overdue=Sum("amount", filter=outstanding_q & Q(collected_at__lt=overdue_before), default=Decimal("0")),
+        )
+        .order_by()
+    )
+    sums = list(sums)
+    technicians = get_user_model().objects.in_bulk([row["technician"] for row in sums])
+    rows = [
+        TechnicianFees(
+            technician=technicians[row["technician"]],
+            collected=row["collected"],
+            handed_over=row["handed_over"],
+            outstanding=row["outstanding"],
+            overdue=row["overdue"],
+        )
+        for row in sums
+    ]
+    rows.sort(key=lambda r: str(r.technician))
+    totals = TechnicianFees(
+        technician=None,
+        collected=sum((r.collected for r in rows), Decimal("0.00")),
+        handed_over=sum((r.handed_over for r in rows), Decimal("0.00")),
+        outstanding=sum((r.outstanding for r in rows), Decimal("0.00")),
+        overdue=sum((r.overdue for r in rows), Decimal("0.00")),
+    )
+    outstanding_fees = list(
+        fees.filter(outstanding_q)
+        .select_related("technician", "voucher__call__customer")
+        .order_by("collected_at", "id")
+    )
+    for fee in outstanding_fees:
+        fee.is_overdue = fee.collected_at < overdue_before
+    to_invoice = list(
+        voucher_queryset(user=user)
+        .filter(
+            unit=unit,
+            settlement=ServiceVoucher.Settlement.INVOICE,
+            status=ServiceVoucher.Status.SIGNED,
+            invoiced_at__isnull=True,
+        )
+        .select_related("call__customer", "technician")
+        .order_by("signed_at", "id")
+    )
+    return Reconciliation(
+        unit=unit,
+        day=day,
+        policy=policy,
+        rows=rows,
+        outstanding_fees=outstanding_fees,
+        to_invoice=to_invoice,
+        totals=totals,
+    )
+
+
+# --- Repair cards, the register, supervision -------------------------------------------------------------
+
+
+def card_queryset(*, user) -> QuerySet:
+    return scope_to_user(RepairCard.objects.all(), user=user)
+
+
+def card_get_for_user(*, user, pk: int) -> RepairCard:
+    return _get(
+        card_queryset(user=user).select_related(
+            "unit",
+            "call__customer",
+            "call__site",
+            "call__product",
+            "voucher",
+            "technician",
+            "register_entry__received_by",
+            "register_entry__taken_by",
+            "register_entry__released_by",
+        ),
+        pk,
+    )
+
+
+def card_list(*, user, unit: OrgUnit | None = None, open_only: bool = True, technician=None) -> list[RepairCard]:
+    qs = card_queryset(user=user).select_related("call__customer", "technician", "register_entry", "unit")
+    if unit is not None:
+        qs = qs.filter(unit=unit)
+    if open_only:
+        qs = qs.exclude(status=RepairCard.Status.RETURNED)
+    if technician is not None:
+        qs = qs.filter(technician=technician)
+    return list(qs.order_by("promised_at", "id")[:500])
+
+
+def register_entry_get_for_user(*, user, pk: int) -> RegisterEntry:
+    return _get(
+        scope_to_user(RegisterEntry.objects.all(), user=user).select_related(
+            "unit", "card", "call__customer", "taken_by", "received_by", "released_by"
+        ),
+        pk,
+    )
+
+
+def register_in_hands(
+    *, user, unit: OrgUnit | None = None, min_age_days: int | None = None, now: dt.datetime | None = None
+) -> list[RegisterEntry]:
+    """Which customer products are in our hands now, where, since when, for which call. Oldest first."""
+    now = now or timezone.now()
+    qs = (
+        scope_to_user(RegisterEntry.objects.filter(released_at__isnull=True), user=user)
+        .select_related("unit", "card", "call__customer", "taken_by", "received_by")
+        .order_by("taken_at", "id")
+    )
+    if unit is not None:
+        qs = qs.filter(unit=unit)
+    if min_age_days:
+        qs = qs.filter(taken_at__lte=now - dt.timedelta(days=min_age_days))
+    entries = list(qs)
+    for entry in entries:
+        entry.age_days = (now - entry.taken_at).days
+    return entries
+
+
+def delay_get_for_user(*, user, pk: int) -> RepairCardDelay:
+    return _get(
+        scope_to_user(RepairCardDelay.objects.all(), user=user).select_related(
+            "card__call__customer", "card__technician", "unit"
+        ),
+        pk,
+    )
+
+
+@dataclass
+class Supervision:
+    escalated: list[RepairCardDelay]
+    reported: list[RepairCardDelay]
+    letters: list[RepairCardDelay]
+
+
+def supervision(*, user, now: dt.datetime | None = None, recent_days: int = 14) -> Supervision:
+    """The supervisor's page: escalated cards waiting for a new promised time, recent reports, letters to print."""
+    now = now or timezone.now()
+    qs = scope_to_user(RepairCardDelay.objects.all(), user=user).select_related(
+        "card__call__customer", "card__technician", "reported_by", "rescheduled_by", "unit"
+    )
+    escalated = list(
+        qs.filter(escalated_at__isnull=False, new_promised_at__isnull=True, card__status__in=RepairCard.OPEN).order_by(
+            "promised_at", "id"
+        )
+    )
+    reported = list(
+        qs.filter(reported_at__gte=now - dt.timedelta(days=recent_days)).order_by("-reported_at", "-id")[:100]
+    )
+    letters = list(
+        qs.filter(customer_notice=RepairCardDelay.CustomerNotice.LETTER, letter_sent_at__isnull=True).order_by(
+            "rescheduled_at", "id"
+        )
+    )
+    return Supervision(escalated=escalated, reported=reported, letters=letters)

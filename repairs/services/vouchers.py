@@ -1,0 +1,321 @@
+"""Clause 九: service vouchers, signed by the customer; a signed voucher is corrected, never edited."""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from servicedesk.exceptions import ApplicationError
+from servicedesk.numbering import next_number
+from servicedesk.roles import Role
+from servicedesk.workflow import apply_transition, lock_for_update, record_status_change
+
+from ..models import RepairCall, ServiceVoucher, VoucherPart
+from ..signatures import signature_png_checked
+from .calls import CLOCK_TOLERANCE, _require
+from .coverage import service_is_paid
+from .fees import settlement_for
+
+# A voucher records a visit: the technician has arrived (the call may since be resolved or carried in).
+VISITED_STATUSES = (RepairCall.Status.ON_SITE, RepairCall.Status.RESOLVED, RepairCall.Status.CARRIED_IN)
+MAX_PARTS = 30
+
+
+@dataclass(frozen=True)
+class PartLine:
+    part_number: str
+    quantity: int
+    unit_price: Decimal
+    description: str = ""
+
+
+def _check_own_visit(user, *, unit_id: int, technician_id: int | None) -> None:
+    _require(user, "repairs.fill_voucher", unit_id=unit_id)
+    if user.has_role(Role.TECHNICIAN) and not user.has_role(Role.SUPERVISOR) and technician_id != user.pk:
+        raise ApplicationError(_("Only the technician assigned to the call can fill in its voucher."))
+
+
+def _check_visit(*, arrived_at, departed_at, work_done: str, parts: list[PartLine], labour_charge: Decimal, now):
+    if departed_at < arrived_at:
+        raise ApplicationError(_("The time of leaving cannot be before the arrival."), field="departed_at")
+    if departed_at > now + CLOCK_TOLERANCE:
+        raise ApplicationError(_("The time of leaving cannot be in the future."), field="departed_at")
+    if not (work_done or "").strip():
+        raise ApplicationError(_("Describe the work done."), field="work_done")
+    if labour_charge is None or labour_charge < 0:
+        raise ApplicationError(_("The labour charge cannot be negative."), field="labour_charge")
+    if len(parts) > MAX_PARTS:
+        raise ApplicationError(_("At most %(count)d parts on one voucher.") % {"count": MAX_PARTS})
+    for part in parts:
+        if not part.part_number.strip():
+            raise ApplicationError(_("Every part needs its part number."))
+        if part.quantity < 1:
+            raise ApplicationError(_("A part's quantity must be at least 1."))
+        if part.unit_price < 0:
+            raise ApplicationError(_("A part's price cannot be negative."))
+
+
+def _price(voucher: ServiceVoucher, parts: list[PartLine], *, misuse: bool) -> None:
+    """Cover on the visit date decides paid or free; free service has nothing due."""
+    call = voucher.call
+    decision = service_is_paid(
+        product=call.product,
+        site=call.site,
+        on=timezone.localtime(voucher.arrived_at).date(),
+        misuse=misuse,
+        call=call,
+    )
+    voucher.misuse = misuse
+    voucher.cover = decision.cover
+    voucher.contract_reference = decision.contract_reference
+    parts_total = sum((p.unit_price * p.quantity for p in parts), Decimal("0"))
+    voucher.total_due = (voucher.labour_charge + parts_total) if decision.is_paid else Decimal("0.00")
+
+
+def _save_parts(voucher: ServiceVoucher, parts: list[PartLine]) -> None:
+    voucher.parts.all().delete()
+    VoucherPart.objects.bulk_create(
+        [
+            VoucherPart(
+                voucher=voucher,
+                part_number=p.part_number.strip(),
+                description=p.description.strip(),
+                quantity=p.quantity,
+                unit_price=p.unit_price,
+            )
+            for p in parts
+        ]
+    )
+
+
+@transaction.atomic
+def service_voucher_create(
+    *,
+    user,
+    call_id: int,
+    arrived_at: dt.datetime,
+    departed_at: dt.datetime,
+    work_done: str,
+    parts: list[PartLine] = (),
+    labour_charge: Decimal = Decimal("0.00"),
+    misuse: bool = False,
+    now: dt.datetime | None = None,
+) -> ServiceVoucher:
+    """The technician records a visit on the call (a draft until the customer signs)."""
+    call = RepairCall.objects.select_related("product", "site").get(pk=call_id)
+    _check_own_visit(user, unit_id=call.unit_id, technician_id=call.technician_id)
+    if call.status not in VISITED_STATUSES:
+        raise ApplicationError(_("A voucher is filled in once the technician has arrived on site."))
+    now = now or timezone.now()
+    parts = list(parts)
+    _check_visit(
+        arrived_at=arrived_at,
+        departed_at=departed_at,
+        work_done=work_done,
+        parts=parts,
+        labour_charge=labour_charge,
+        now=now,
+    )
+    voucher = ServiceVoucher(
+        number=next_number(series="SV", at=now),
+        unit_id=call.unit_id,
+        call=call,
+        technician=call.technician or user,
+        arrived_at=arrived_at,
+        departed_at=departed_at,
+        work_done=work_done.strip(),
+        labour_charge=labour_charge,
+        created_by=user,
+        created_at=now,
+        updated_at=now,
+    )
+    _price(voucher, parts, misuse=misuse)
+    voucher.save()
+    _save_parts(voucher, parts)
+    record_status_change(instance=voucher, from_status="", to_status=voucher.status, by=user, at=now)
+    return voucher
+
+
+def _lock_draft(*, voucher_id: int, expected_version: int | None) -> ServiceVoucher:
+    voucher = lock_for_update(ServiceVoucher.objects.select_related("call"), pk=voucher_id)
+    if voucher.status != ServiceVoucher.Status.DRAFT:
+        raise ApplicationError(
+            _("Voucher %(number)s is signed and can no longer be changed; make a correction instead.")
+            % {"number": voucher.number}
+        )
+    if expected_version is not None and voucher.version != expected_version:
+        raise ApplicationError(
+            _("Voucher %(number)s was changed by someone else a moment ago. Reload and try again.")
+            % {"number": voucher.number}
+        )
+    return voucher
+
+
+@transaction.atomic
+def service_voucher_update(
+    *,
+    user,
+    voucher_id: int,
+    arrived_at: dt.datetime,
+    departed_at: dt.datetime,
+    work_done: str,
+    parts: list[PartLine] = (),
+    labour_charge: Decimal = Decimal("0.00"),
+    misuse: bool = False,
+    expected_version: int | None = None,
+) -> ServiceVoucher:
+    """Change a draft voucher. A signed one is refused."""
+    voucher = _lock_draft(voucher_id=voucher_id, expected_version=expected_version)
+    _check_own_visit(user, unit_id=voucher.unit_id, technician_id=voucher.technician_id)
+    parts = list(parts)
+    _check_visit(
+        arrived_at=arrived_at,
+        departed_at=departed_at,
+        work_done=work_done,
+        parts=parts,
+        labour_charge=labour_charge,
+        now=timezone.now(),
+    )
+    voucher.arrived_at = arrived_at
+    voucher.departed_at = departed_at
+    voucher.work_done = work_done.strip()
+    voucher.labour_charge = labour_charge
+    voucher.call = RepairCall.objects.select_related("product", "site").get(pk=voucher.call_id)
+    _price(voucher, parts, misuse=misuse)
+    voucher.version += 1
+    voucher.updated_at = timezone.now()
+    voucher.save(
+        update_fields=[
+            "arrived_at",
+            "departed_at",
+            "work_done",
+            "labour_charge",
+            "misuse",
+            "cover",
+            "contract_reference",
+            "total_due",
+            "version",
+            "updated_at",
+        ]
+    )
+    _save_parts(voucher, parts)
+    return voucher
+
+
+@transaction.atomic
+def service_voucher_sign(
+    *,
+    user,
+    voucher_id: int,
+    signature_png: bytes,
+    signed_by_name: str,
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> ServiceVoucher:
+    """The customer signs on the technician's phone; the voucher is final from now on.
+
+    Signing decides how a paid service is settled (clause 十): on site up to the
+    unit's limit, invoiced by the clerk above it. Signing a correction
+    supersedes the voucher it corrects.
+    """
+    voucher = _lock_draft(voucher_id=voucher_id, expected_version=expected_version)
+    _check_own_visit(user, unit_id=voucher.unit_id, technician_id=voucher.technician_id)
+    signed_by_name = (signed_by_name or "").strip()
+    if not signed_by_name:
+        raise ApplicationError(_("Enter the name of the person who signs."), field="signed_by_name")
+    voucher.signature_png = signature_png_checked(signature_png)
+    voucher.signed_by_name = signed_by_name[:100]
+    voucher.signed_at = now or timezone.now()
+    voucher.settlement = settlement_for(voucher=voucher)
+    apply_transition(
+        instance=voucher,
+        to_status=ServiceVoucher.Status.SIGNED,
+        by=user,
+        note=_("Signed by %(name)s") % {"name": voucher.signed_by_name},
+        fields=["signature_png", "signed_by_name", "signed_at", "settlement"],
+        at=voucher.signed_at,
+    )
+    if voucher.corrects_id:
+        original = lock_for_update(ServiceVoucher.objects.all(), pk=voucher.corrects_id)
+        apply_transition(
+            instance=original,
+            to_status=ServiceVoucher.Status.SUPERSEDED,
+            by=user,
+            note=_("Corrected by %(number)s") % {"number": voucher.number},
+        )
+    return voucher
+
+
+@transaction.atomic
+def service_voucher_correct(*, user, voucher_id: int) -> ServiceVoucher:
+    """Start a correction of a signed voucher: a new draft that copies it and references it.
+
+    Pressing the button twice gives the same draft, not two.
+    """
+    original = lock_for_update(ServiceVoucher.objects.select_related("call"), pk=voucher_id)
+    _check_own_visit(user, unit_id=original.unit_id, technician_id=original.technician_id)
+    if original.status != ServiceVoucher.Status.SIGNED:
+        raise ApplicationError(_("Only a signed voucher that has not been corrected yet can be corrected."))
+    draft = original.corrections.filter(status=ServiceVoucher.Status.DRAFT).first()
+    if draft is not None:
+        return draft
+    now = timezone.now()
+    parts = [
+        PartLine(part_number=p.part_number, quantity=p.quantity, unit_price=p.unit_price, description=p.description)
+        for p in original.parts.all()
+    ]
+    voucher = ServiceVoucher(
+        number=next_number(series="SV", at=now),
+        unit_id=original.unit_id,
+        call=original.call,
+        corrects=original,
+        technician=original.technician,
+        arrived_at=original.arrived_at,
+        departed_at=original.departed_at,
+        work_done=original.work_done,
+        labour_charge=original.labour_charge,
+        misuse=original.misuse,
+        cover=original.cover,
+        contract_reference=original.contract_reference,
+        total_due=original.total_due,
+        created_by=user,
+        created_at=now,
+        updated_at=now,
+    )
+    voucher.save()
+    _save_parts(voucher, parts)
+    record_status_change(
+        instance=voucher,
+        from_status="",
+        to_status=voucher.status,
+        by=user,
+        note=_("Correction of %(number)s") % {"number": original.number},
+        at=now,
+    )
+    return voucher
+
+
+@transaction.atomic
+def service_voucher_mark_invoiced(*, user, voucher_id: int, invoice_number: str) -> ServiceVoucher:
+    """Above the on-site limit the clerk invoices the service; this records the invoice."""
+    voucher = lock_for_update(ServiceVoucher.objects.all(), pk=voucher_id)
+    _require(user, "repairs.invoice_voucher", unit_id=voucher.unit_id)
+    if voucher.settlement != ServiceVoucher.Settlement.INVOICE or voucher.status != ServiceVoucher.Status.SIGNED:
+        raise ApplicationError(_("This voucher is not waiting for an invoice."))
+    if voucher.invoiced_at is not None:
+        raise ApplicationError(
+            _("Voucher %(number)s was already invoiced (%(invoice)s).")
+            % {"number": voucher.number, "invoice": voucher.invoice_number}
+        )
+    invoice_number = (invoice_number or "").strip()
+    if not invoice_number:
+        raise ApplicationError(_("Enter the invoice number."), field="invoice_number")
+    voucher.invoice_number = invoice_number[:64]
+    voucher.invoiced_at = timezone.now()
+    voucher.invoiced_by = user
+    voucher.version += 1
+    voucher.save(update_fields=["invoice_number", "invoiced_at", "invoiced_by", "version"])
+    return voucher

@@ -14,11 +14,14 @@ Definitions (the month is the local month of the call's ``received_at``):
 - response rate: answered cards over cards issued for those calls;
 - complaints: customer opinions of kind complaint attributed to the technician,
   by the month they were received;
-- penalties: not built yet (the penalties issue); shown as “—”.
+- penalties: the approved deductions (yuan) of the unit's penalty rulings on the technician, by the
+  month the ruling was approved (one grouped query, ``penalties.selectors.deductions_by_person``);
+  “—” when there are none.
 """
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
@@ -74,8 +77,8 @@ class Figures:
     sum_technique: int = 0
     sum_arrival: int = 0
     sum_follow_through: int = 0
-    # Penalties arrive with the penalties issue; until then the column shows “—”.
-    penalties: None = None
+    # Approved penalty deductions of the month (Decimal yuan); None, shown “—”, when there are none.
+    penalties: Decimal | None = None
 
     @property
     def in_time_share(self) -> float | None:
@@ -240,6 +243,11 @@ def appraisal_for_month(*, unit_id: int, month: dt.date, now: dt.datetime | None
     )
     for technician in technicians:
         rows.setdefault(technician.pk, AppraisalRow(technician_id=technician.pk)).technician_name = str(technician)
+    # Clause 六: the month's approved penalty deductions, one grouped query (imported here: penalties builds on us).
+    from penalties.selectors import deductions_by_person
+
+    for technician_id, total in deductions_by_person(unit_id=unit_id, month=month, person_ids=rows).items():
+        rows[technician_id].penalties = total
     return list(rows.values())
 
 

@@ -96,9 +96,16 @@ for _role, _perms in _CONTRACT_PERMISSIONS.items():
 # Quality management is a head-office unit whose head has the department_head role.
 _CASE_VIEW = ["complaints.view_complaintcase", "complaints.view_customeropinion"]
 _CASE_DESK = [*_CASE_VIEW, "complaints.record_opinion", "complaints.open_case", "complaints.work_case"]
+# Dispatchers record complaints and work cases but do not read the opinions list (issue 5's rule).
+_CASE_CLERK = [
+    "complaints.view_complaintcase",
+    "complaints.record_opinion",
+    "complaints.open_case",
+    "complaints.work_case",
+]
 _CASE_REPORTS = ["complaints.view_case_reports", "complaints.view_reminderslip"]
 _CASE_PERMISSIONS = {
-    Role.DISPATCHER: [*_CASE_DESK, "complaints.check_returns"],
+    Role.DISPATCHER: [*_CASE_CLERK, "complaints.check_returns"],
     Role.SUPERVISOR: [*_CASE_DESK, "complaints.check_returns", "complaints.record_follow_up"],
     Role.SERVICE_DEPARTMENT: [*_CASE_DESK, *_CASE_REPORTS, "complaints.handle_opinion"],
     Role.DEPUTY_GM: [

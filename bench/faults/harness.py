@@ -95,7 +95,7 @@ class Proc:
     def __init__(self, stack: Stack, name: str, argv: list[str], *, env: dict | None = None):
         self.name = name
         self.logpath = stack.tmp / f"{name}.log"
-        self.logfile = open(self.logpath, "ab")  # noqa: SIM115 (closed in stop())
+        self.logfile = open(self.logpath, "ab")
         self.popen = subprocess.Popen(
             argv,
             cwd=ROOT,
@@ -193,12 +193,12 @@ class Stack:
             from django.db import connections
 
             connections.close_all()
-        except Exception:  # noqa: BLE001 (Django may not be set up yet)
+        except Exception:
             pass
         for proc in reversed(self.procs):
             try:
                 proc.stop()
-            except Exception as err:  # noqa: BLE001
+            except Exception as err:
                 log(f"stopping {proc.name}: {err}")
         if self.redis_started:
             self.redis_stop(hard=True)
@@ -267,7 +267,17 @@ class Stack:
         )
         self._pg_start()
         subprocess.run(
-            [str(PG_BIN / "psql"), "-h", HOST, "-p", str(PG_PORT), "-U", "postgres", "-qc", "create database servicedesk"],
+            [
+                str(PG_BIN / "psql"),
+                "-h",
+                HOST,
+                "-p",
+                str(PG_PORT),
+                "-U",
+                "postgres",
+                "-qc",
+                "create database servicedesk",
+            ],
             check=True,
             capture_output=True,
             timeout=30,
@@ -399,9 +409,7 @@ class Stack:
         log(f"database and static files ready in {time.monotonic() - started:.1f} s")
 
     def manage(self, *argv: str) -> None:
-        subprocess.run(
-            [str(VENV_BIN / "python"), "manage.py", *argv], cwd=ROOT, env=self.env, check=True, timeout=600
-        )
+        subprocess.run([str(VENV_BIN / "python"), "manage.py", *argv], cwd=ROOT, env=self.env, check=True, timeout=600)
 
     # app processes
 
@@ -491,8 +499,9 @@ class Stack:
 
         names = set(beat_schedule())
         wait_until(
-            lambda: PeriodicTask.objects.filter(name__in=names, date_changed__gte=_aware(launched)).count()
-            == len(names),
+            lambda: (
+                PeriodicTask.objects.filter(name__in=names, date_changed__gte=_aware(launched)).count() == len(names)
+            ),
             timeout=60,
             what=f"{name} wrote its schedule",
         )
@@ -740,7 +749,10 @@ class Verdict:
             )
         )
         failed = [n for n, ok, _d in self.checks if not ok]
-        print(f"{'PASS' if self.passed else 'FAIL'} {self.scenario}" + (f" (failed: {', '.join(failed)})" if failed else ""))
+        print(
+            f"{'PASS' if self.passed else 'FAIL'} {self.scenario}"
+            + (f" (failed: {', '.join(failed)})" if failed else "")
+        )
         return 0 if self.passed else 1
 
 
@@ -752,7 +764,7 @@ def run(scenario: str, body, *, time_limit: int, email_delay: float = 0.0) -> in
     try:
         with Stack(scenario, time_limit=time_limit, email_delay=email_delay) as stack:
             body(stack, verdict)
-    except (Exception, TimeLimit, SystemExit, KeyboardInterrupt) as err:  # noqa: BLE001
+    except (Exception, TimeLimit, SystemExit, KeyboardInterrupt) as err:
         error = err
         import traceback
 

@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import harness  # noqa: E402
-from harness import HANG_LIMIT_SECONDS, log  # noqa: E402
+import harness
+from harness import HANG_LIMIT_SECONDS, log
 
 
 def body(stack: harness.Stack, verdict: harness.Verdict, *, pairs: int) -> None:
@@ -68,7 +68,9 @@ def body(stack: harness.Stack, verdict: harness.Verdict, *, pairs: int) -> None:
             f"phase {name}: {len(rows)} requests in {time.monotonic() - started:.1f} s, "
             f"statuses {statuses}, max {max(r['seconds'] for r in rows):.2f} s"
         )
-        verdict.measure(**{f"{name}": harness.summary([r["seconds"] for r in rows]) | {"statuses": statuses}})
+        for kind in ("log", "dispatch"):
+            seconds = [r["seconds"] for r in rows if r["kind"] == kind]
+            verdict.measure(**{f"{name}_{kind}": harness.summary(seconds) | {"statuses": statuses}})
 
     def all_delivered() -> bool:
         return not Notification.objects.filter(sent_at__isnull=True).exists()
@@ -136,9 +138,7 @@ def main() -> int:
     parser.add_argument("--pairs", type=int, default=10, help="log+dispatch pairs per dispatcher per phase")
     parser.add_argument("--time-limit", type=int, default=480)
     args = parser.parse_args()
-    return harness.run(
-        "redis_outage", lambda s, v: body(s, v, pairs=args.pairs), time_limit=args.time_limit
-    )
+    return harness.run("redis_outage", lambda s, v: body(s, v, pairs=args.pairs), time_limit=args.time_limit)
 
 
 if __name__ == "__main__":

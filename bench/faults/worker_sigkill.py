@@ -28,8 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import harness  # noqa: E402
-from harness import log  # noqa: E402
+import harness
+from harness import log
 
 CHECK = "repairs.tasks.check_overdue_calls"
 EMAIL_DELAY = "0.3"
@@ -120,9 +120,7 @@ def body(stack: harness.Stack, verdict: harness.Verdict, *, overdue: int, notice
     workers.append(stack.worker("worker3"))
     now = timezone.now()
     rng = random.Random(8)
-    harness.bulk_calls(
-        data, [now - dt.timedelta(seconds=rng.randint(60, 36000)) for _ in range(overdue)], prefix="OV"
-    )
+    harness.bulk_calls(data, [now - dt.timedelta(seconds=rng.randint(60, 36000)) for _ in range(overdue)], prefix="OV")
     log(f"A: {overdue} late calls inserted; waiting for the first batch of the check to commit")
 
     def marked() -> int:
@@ -146,7 +144,8 @@ def body(stack: harness.Stack, verdict: harness.Verdict, *, overdue: int, notice
         A_calls=overdue,
         A_marked_before_kill=len(at_kill),
         A_marked_by_checks_after_restart=after_kill,
-        A_check_finished_before_kill=bool(harness.task_results(killed_log, CHECK)),
+        A_checks_in_flight_at_kill=killed_log.count(f"Task {CHECK}[")
+        - 2 * len(harness.task_results(killed_log, CHECK)),
         A_notices=notices_a,
     )
     verdict.check("A: killed in the middle of the check", 0 < len(at_kill) < overdue, f"{len(at_kill)} of {overdue}")

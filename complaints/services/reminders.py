@@ -97,6 +97,8 @@ def reminder_slips_issue(*, now: dt.datetime, batch_size: int = BATCH) -> int:
             if not rows:
                 break
             last_id = rows[-1][0]
+            # This batch's own stamp (wall clock, microseconds) tells its slips from a concurrent or earlier run's.
+            issued_at = timezone.now()
             slips, numbers = [], {}
             for case_id, number, stage, seq, due_at, unit_id, responsible_unit_id, approval_role in rows:
                 owner_unit_id, owner_role = slip_owner(
@@ -116,14 +118,14 @@ def reminder_slips_issue(*, now: dt.datetime, batch_size: int = BATCH) -> int:
                         due_at=due_at,
                         owner_unit_id=owner_unit_id,
                         owner_role=owner_role,
-                        issued_at=now,
+                        issued_at=issued_at,
                     )
                 )
             ReminderSlip.objects.bulk_create(slips, ignore_conflicts=True)
-            # Only the slips this run wrote (a concurrent run may have taken some): same issued_at.
+            # Only the slips this batch wrote (a concurrent or earlier run may have taken some).
             ours = set(
                 ReminderSlip.objects.filter(
-                    overdue_day=overdue_day, issued_at=now, case_id__in=list(numbers)
+                    overdue_day=overdue_day, issued_at=issued_at, case_id__in=list(numbers)
                 ).values_list("case_id", "stage_seq")
             )
             new = [slip for slip in slips if (slip.case_id, slip.stage_seq) in ours]

@@ -73,7 +73,9 @@ def opinion_record(request):
             _apply_error(form, exc)
         else:
             messages.success(request, _("Recorded."))
-            return redirect("complaints:opinion_detail", pk=opinion.pk)
+            if user.has_perm("complaints.view_customeropinion"):
+                return redirect("complaints:opinion_detail", pk=opinion.pk)
+            return redirect("complaints:opinion_record")
     return render(request, "complaints/opinion_record.html", {"form": form})
 
 

@@ -203,7 +203,16 @@ class CaseFlow:
             data=data or self.data(case, to_status),
         )
 
-    PATH = ["investigation", "cause_analysis", "instructions", "opinion", "approval", "explanation", "closed", "audited"]
+    PATH = [
+        "investigation",
+        "cause_analysis",
+        "instructions",
+        "opinion",
+        "approval",
+        "explanation",
+        "closed",
+        "audited",
+    ]
 
     def to(self, case, stage):
         """Move ``case`` forward along the main path until it is in ``stage``."""

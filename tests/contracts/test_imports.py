@@ -72,6 +72,7 @@ def test_a_clean_csv_file_is_imported_whole(dispatcher, contract_type):
     assert batch.rows_imported == 2
     assert batch.content in (b"", memoryview(b""))
     first = Contract.objects.get(number="A-1")
+    assert first.import_batch == batch  # the import record says who imported it, when and from which file
     assert first.unit == dispatcher.unit
     assert first.customer.name == "客户 A-1"
     assert first.customer.unit == dispatcher.unit

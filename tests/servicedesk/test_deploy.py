@@ -20,7 +20,7 @@ def _manage(*args, tmp_path, **extra_env):
         "REDIS_URL": "",
         **extra_env,
     }
-    return subprocess.run(  # noqa: S603 - our own manage.py with a fixed argument list
+    return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=BASE_DIR,
         env=env,

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from complaints.demo import seed_complaints, seed_surveys
 from contracts.demo import seed_contracts
+from penalties.demo import seed_penalties
 from repairs import services
 from repairs.demo import seed_field_service
 from repairs.models import RepairCall, Zone
@@ -86,11 +87,14 @@ class Command(BaseCommand):
             defaults={"name": "工业园区 Industrial park (business hours)", "response_hours": 6, "calendar": calendar},
         )
         seed_contracts(units=units, users=users, stdout=self.stdout)
+        # Decided before the field-service demo, which logs calls of its own.
+        calls_seeded = RepairCall.objects.exists()
         seed_field_service(units=units, users=users, stdout=self.stdout)
 
-        if RepairCall.objects.exists():
+        if calls_seeded:
             seed_surveys(users=users, stdout=self.stdout)
             seed_complaints(units=units, users=users, stdout=self.stdout)
+            seed_penalties(units=units, users=users, stdout=self.stdout)
             self._print_logins()
             return
         urban, suburban = Zone.objects.get(code="urban"), Zone.objects.get(code="suburban")
@@ -149,6 +153,7 @@ class Command(BaseCommand):
         )
         seed_surveys(users=users, stdout=self.stdout)
         seed_complaints(units=units, users=users, stdout=self.stdout)
+        seed_penalties(units=units, users=users, stdout=self.stdout)
         self._print_logins()
 
     def _print_logins(self):

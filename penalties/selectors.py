@@ -1,0 +1,221 @@
+"""Reads, always scoped to the user's unit: another unit's ruling, loss or audit entry is a 404."""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Sum
+from django.http import Http404
+from django.utils import timezone
+
+from complaints.models import ComplaintCase
+from servicedesk.scoping import scope_to_user
+
+from .arithmetic import to_fen
+from .models import AuditEntry, CaseLoss, PenaltyLine, PenaltyRuling
+
+PAGE_SIZE = 50
+
+
+def _page(queryset, page_number, size=PAGE_SIZE) -> Page:
+    return Paginator(queryset, size).get_page(page_number)
+
+
+# --- Rulings ---------------------------------------------------------------------------------------------------
+
+
+def ruling_list(*, user, filters: dict | None = None, page_number=None) -> Page:
+    filters = filters or {}
+    rulings = (
+        scope_to_user(PenaltyRuling.objects.all(), user=user)
+        .select_related("case", "unit", "corrects", "approved_by", "proposed_by")
+        .annotate(line_count=Count("lines"))
+    )
+    if filters.get("status"):
+        rulings = rulings.filter(status=filters["status"])
+    if filters.get("q"):
+        q = filters["q"].strip()
+        rulings = rulings.filter(Q(number__icontains=q) | Q(case__number__icontains=q))
+    return _page(rulings.order_by("-opened_at", "-id"), page_number)
+
+
+def cases_awaiting_ruling(*, user, limit: int = 50) -> list[ComplaintCase]:
+    """Ruled cases of the user's units without a live ruling yet."""
+    live = PenaltyRuling.objects.filter(case=OuterRef("pk"), kind=PenaltyRuling.Kind.ORIGINAL).exclude(
+        status=PenaltyRuling.Status.CANCELLED
+    )
+    cases = (
+        scope_to_user(ComplaintCase.objects.all(), user=user)
+        .filter(status__in=ComplaintCase.RULED_STATUSES, ruled_at__isnull=False)
+        .filter(~Exists(live))
+        .select_related("unit", "customer", "cause_category", "responsible_unit", "responsible_person")
+        .order_by("ruled_at", "id")
+    )
+    return list(cases[:limit])
+
+
+def case_get_for_user(*, user, pk: int) -> ComplaintCase:
+    try:
+        return scope_to_user(ComplaintCase.objects.all(), user=user).get(pk=pk)
+    except ComplaintCase.DoesNotExist:
+        raise Http404 from None
+
+
+def ruling_get_for_user(*, user, pk: int) -> PenaltyRuling:
+    lines = PenaltyLine.objects.select_related(
+        "person",
+        "person__unit",
+        "department",
+        "penalty_kind",
+        "proposed_kind",
+        "criteria_row",
+        "criteria_row__cause_category",
+        "adjusted_by",
+        "reverses",
+    ).order_by("position", "pk")
+    try:
+        return (
+            scope_to_user(PenaltyRuling.objects.all(), user=user)
+            .select_related(
+                "case",
+                "case__customer",
+                "case__cause_category",
+                "unit",
+                "criteria_version",
+                "cause_category",
+                "corrects",
+                "opened_by",
+                "proposed_by",
+                "approved_by",
+            )
+            .prefetch_related(Prefetch("lines", queryset=lines), "corrections")
+            .get(pk=pk)
+        )
+    except PenaltyRuling.DoesNotExist:
+        raise Http404 from None
+
+
+def line_get_for_user(*, user, ruling_pk: int, line_pk: int) -> PenaltyLine:
+    ruling = ruling_get_for_user(user=user, pk=ruling_pk)
+    for line in ruling.lines.all():
+        if line.pk == line_pk:
+            return line
+    raise Http404
+
+
+def rulings_for_case(*, case: ComplaintCase) -> list[PenaltyRuling]:
+    return list(case.penalty_rulings.select_related("approved_by").order_by("opened_at", "id"))
+
+
+# --- Losses -----------------------------------------------------------------------------------------------------
+
+
+def loss_get_for_user(*, user, pk: int) -> CaseLoss:
+    try:
+        return (
+            scope_to_user(CaseLoss.objects.all(), user=user)
+            .select_related("case", "case__customer", "unit")
+            .prefetch_related("proceeds__entered_by")
+            .get(pk=pk)
+        )
+    except CaseLoss.DoesNotExist:
+        raise Http404 from None
+
+
+# --- The monthly ledger (deductions for payroll) ----------------------------------------------------------------
+
+
+def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    start = month.replace(day=1)
+    end = (start + dt.timedelta(days=32)).replace(day=1)
+    combine = dt.datetime.combine
+    return timezone.make_aware(combine(start, dt.time.min)), timezone.make_aware(combine(end, dt.time.min))
+
+
+@dataclass
+class LedgerRow:
+    party_id: int
+    name: str
+    unit: str
+    lines: int
+    loss_share: Decimal
+    deduction: Decimal
+
+
+def ledger(*, user, month: dt.date, party: str) -> list[LedgerRow]:
+    """Approved deductions of the month (by approval time), per person or per department: one grouped query.
+
+    Corrections count in the month they are approved: their reversal lines are negative, so a
+    person's month is what payroll deducts (or gives back) that month.
+    """
+    start, end = month_bounds(month)
+    lines = scope_to_user(PenaltyLine.objects.all(), user=user, unit_field="ruling__unit").filter(
+        ruling__status=PenaltyRuling.Status.APPROVED, ruling__approved_at__gte=start, ruling__approved_at__lt=end
+    )
+    if party == "department":
+        grouped = (
+            lines.filter(department__isnull=False)
+            .values("department_id", "department__name", "department__parent__name")
+            .order_by()
+            .annotate(n=Count("id"), loss_share=Sum("loss_share"), deduction=Sum("deduction"))
+        )
+        rows = [
+            LedgerRow(
+                party_id=g["department_id"],
+                name=g["department__name"],
+                unit=g["department__parent__name"] or "",
+                lines=g["n"],
+                loss_share=to_fen(g["loss_share"]),
+                deduction=to_fen(g["deduction"]),
+            )
+            for g in grouped
+        ]
+    else:
+        grouped = (
+            lines.filter(person__isnull=False)
+            .values("person_id", "person__username", "person__first_name", "person__last_name", "person__unit__name")
+            .order_by()
+            .annotate(n=Count("id"), loss_share=Sum("loss_share"), deduction=Sum("deduction"))
+        )
+        rows = [
+            LedgerRow(
+                party_id=g["person_id"],
+                name=(f"{g['person__last_name']}{g['person__first_name']}".strip() or g["person__username"]),
+                unit=g["person__unit__name"] or "",
+                lines=g["n"],
+                loss_share=to_fen(g["loss_share"]),
+                deduction=to_fen(g["deduction"]),
+            )
+            for g in grouped
+        ]
+    return sorted(rows, key=lambda r: (r.unit, r.name))
+
+
+def deductions_by_person(*, unit_id: int, month: dt.date, person_ids) -> dict[int, Decimal]:
+    """{person: approved deductions of the month} from the unit's rulings: one grouped query (the appraisal)."""
+    start, end = month_bounds(month)
+    grouped = (
+        PenaltyLine.objects.filter(
+            person_id__in=list(person_ids),
+            ruling__unit_id=unit_id,
+            ruling__status=PenaltyRuling.Status.APPROVED,
+            ruling__approved_at__gte=start,
+            ruling__approved_at__lt=end,
+        )
+        .values("person_id")
+        .order_by()
+        .annotate(total=Sum("deduction"))
+    )
+    return {g["person_id"]: to_fen(g["total"]) for g in grouped}
+
+
+# --- The audit trail --------------------------------------------------------------------------------------------
+
+
+def audit_list(*, user, ruling_id: int | None = None, page_number=None) -> Page:
+    """Newest first; a head-office user sees every unit's and the criteria table's, others their unit's."""
+    entries = scope_to_user(AuditEntry.objects.all(), user=user).select_related("actor", "ruling", "unit")
+    if ruling_id:
+        entries = entries.filter(ruling_id=ruling_id)
+    return _page(entries.order_by("-at", "-id"), page_number)

@@ -1,0 +1,65 @@
+"""The only code that changes penalties state: one function per business action."""
+
+from .audit import audit_record
+from .criteria import (
+    criteria_row_delete,
+    criteria_row_save,
+    criteria_version_create,
+    criteria_version_in_force,
+    criteria_version_save_rows,
+    criteria_version_update,
+    penalty_kind_save,
+)
+from .losses import (
+    case_loss_open,
+    case_loss_refresh,
+    case_losses_finalize_due,
+    case_losses_open_new,
+    penalties_daily_run,
+    resale_proceeds_record,
+    resale_window_end,
+)
+from .rulings import (
+    MANAGER_ROLES,
+    ShareInput,
+    approval_refusal,
+    default_shares,
+    ruling_approve,
+    ruling_cancel,
+    ruling_correct,
+    ruling_line_adjust,
+    ruling_open,
+    ruling_propose,
+    ruling_reopen,
+    ruling_set_shares,
+)
+
+__all__ = [
+    "MANAGER_ROLES",
+    "ShareInput",
+    "approval_refusal",
+    "audit_record",
+    "case_loss_open",
+    "case_loss_refresh",
+    "case_losses_finalize_due",
+    "case_losses_open_new",
+    "criteria_row_delete",
+    "criteria_row_save",
+    "criteria_version_create",
+    "criteria_version_in_force",
+    "criteria_version_save_rows",
+    "criteria_version_update",
+    "default_shares",
+    "penalties_daily_run",
+    "penalty_kind_save",
+    "resale_proceeds_record",
+    "resale_window_end",
+    "ruling_approve",
+    "ruling_cancel",
+    "ruling_correct",
+    "ruling_line_adjust",
+    "ruling_open",
+    "ruling_propose",
+    "ruling_reopen",
+    "ruling_set_shares",
+]

@@ -17,7 +17,7 @@ from servicedesk.scoping import user_may_act_in_unit
 from servicedesk.workflow import apply_transition, lock_for_update, record_status_change
 
 from ..deadlines import attend_by_for
-from ..models import Customer, Product, RepairCall, Site, Zone
+from ..models import Customer, Product, RegisterEntry, RepairCall, Site, Zone
 
 # A clock a few minutes ahead on a phone is not an error; more than this is.
 CLOCK_TOLERANCE = dt.timedelta(minutes=5)
@@ -276,6 +276,13 @@ def repair_call_cancel(*, user, call_id: int, reason: str, expected_version: int
 def repair_call_close(*, user, call_id: int, note: str = "", expected_version: int | None = None) -> RepairCall:
     call = _lock_call(call_id=call_id, expected_version=expected_version)
     _require(user, "repairs.close_call", unit_id=call.unit_id)
+    if call.status == RepairCall.Status.CARRIED_IN:
+        # Clause 十一: a carried-in product stays in the register until it leaves against its
+        # pickup receipt; returning it closes the call, nothing else may.
+        if RegisterEntry.objects.filter(call_id=call.pk, released_at__isnull=True).exists():
+            raise ApplicationError(
+                _("The customer's product is still in our hands; the call closes when it is returned.")
+            )
     call.closed_at = timezone.now()
     apply_transition(
         instance=call, to_status=RepairCall.Status.CLOSED, by=user, note=note.strip(), fields=["closed_at"]

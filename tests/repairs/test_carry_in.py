@@ -366,3 +366,10 @@ def test_register_pdf_extract_is_named_by_its_number(client, unit, dispatcher, t
     response = client.get(reverse("repairs:register_pdf"))
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert f'filename="REG-{unit.code}-' in response["Content-Disposition"]
+
+
+def test_a_carried_in_call_cannot_be_closed_while_the_product_is_in_the_register(dispatcher, technician):
+    card = carried_in(dispatcher=dispatcher, technician=technician)
+    with pytest.raises(ApplicationError, match="still in our hands"):
+        services.repair_call_close(user=dispatcher, call_id=card.call_id)
+    assert RepairCall.objects.get(pk=card.call_id).status == RepairCall.Status.CARRIED_IN

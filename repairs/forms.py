@@ -142,3 +142,11 @@ class BoardFilterForm(forms.Form):
         else:
             del self.fields["unit"]
         self.fields["technician"].queryset = technicians
+        # The board renders this bar on every refresh: plain Bootstrap widgets, no crispy layout.
+        for field in self.fields.values():
+            css = (
+                "form-select form-select-sm"
+                if isinstance(field.widget, forms.Select)
+                else "form-control form-control-sm"
+            )
+            field.widget.attrs["class"] = css

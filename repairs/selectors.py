@@ -15,6 +15,18 @@ from .models import Customer, Product, RepairCall, Site
 from .services import technicians_of_unit
 
 BOARD_PAGE_SIZE = 50
+BOARD_CALL_FIELDS = (
+    "number",
+    "unit",
+    "customer",
+    "site",
+    "zone",
+    "technician",
+    "status",
+    "attend_by",
+    "arrived_at",
+    "contact_phone",
+)
 
 
 def repair_call_queryset(*, user) -> QuerySet:
@@ -64,7 +76,23 @@ def repair_call_board(*, user, filters: dict, cursor: str | None = None, limit: 
 
     Keyset pagination on (attended, attend_by, id): the last page costs what the first does.
     """
-    qs = repair_call_queryset(user=user).select_related("customer", "site", "zone", "technician", "product", "unit")
+    # Only what a board row shows: compiling a wider SELECT over more joins costs more than running it.
+    related = ["customer", "site", "zone", "technician"] + (["unit"] if user.sees_all_units else [])
+    qs = (
+        repair_call_queryset(user=user)
+        .select_related(*related)
+        .only(
+            *BOARD_CALL_FIELDS,
+            "customer__name",
+            "site__address",
+            "zone__name",
+            "zone__at_risk_minutes",
+            "technician__username",
+            "technician__first_name",
+            "technician__last_name",
+            *(["unit__name"] if user.sees_all_units else []),
+        )
+    )
     if filters.get("unit"):
         qs = qs.filter(unit=filters["unit"])
     if filters.get("zone"):

@@ -32,6 +32,24 @@ class UserAdmin(BaseUserAdmin):
     fieldsets = (*BaseUserAdmin.fieldsets, (_("Service desk"), {"fields": ("unit", "phone")}))
     add_fieldsets = (*BaseUserAdmin.add_fieldsets, (_("Service desk"), {"fields": ("unit", "groups")}))
 
+    # Administrators keep the users and their roles; only a superuser makes superusers or grants permissions
+    # outside the roles, and only a superuser edits a superuser (its password included): no escalation.
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            readonly += ["is_superuser", "user_permissions"]
+        return readonly
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
+
 
 class WorkingWindowInline(admin.TabularInline):
     model = WorkingWindow

@@ -6,7 +6,8 @@ gunicorn (2 workers x 2 threads), one Celery worker and one beat run against thi
 PostgreSQL and Redis. Phases: Redis up → Redis stopped → Redis started again → Redis hung → Redis
 resumed. In each phase two dispatchers log calls and dispatch each to the technician over HTTP (each
 dispatch queues one e-mail to the technician in the outbox). The beat's delivery sweep is set to every
-10 s (in the database, as an administrator would).
+10 s (in the database, as an administrator would). The worker is supervised as systemd supervises it
+(Restart=always): if it exits, it is started again and the exit is reported (``worker_exits``).
 
 PASS when: no request took longer than the hang limit, no request answered 5xx (or failed to answer),
 every call posted is in the database and dispatched, and after Redis is back every notice is sent and
@@ -33,7 +34,24 @@ def body(stack: harness.Stack, verdict: harness.Verdict, *, pairs: int) -> None:
 
     data = harness.seed(dispatchers=2)
     _gunicorn, port = stack.gunicorn()
-    stack.worker()
+    workers = [stack.worker("worker1")]
+    exits: list[str] = []
+
+    def supervised() -> None:
+        """Start the worker again if it exited, as systemd's Restart=always does (deploy/systemd)."""
+        if not workers[-1].alive():
+            text = workers[-1].text()
+            reason = (
+                "Unrecoverable error" if "Unrecoverable error" in text else f"exit status {workers[-1].popen.poll()}"
+            )
+            exits.append(f"{workers[-1].name}: {reason}")
+            log(f"{workers[-1].name} exited ({reason}); starting it again as systemd would")
+            workers.append(stack.worker(f"worker{len(workers) + 1}"))
+
+    def delivered_under_supervision() -> bool:
+        supervised()
+        return all_delivered()
+
     stack.beat()
     harness.set_intervals({"servicedesk.deliver-notifications": 10})
     sessions = [harness.Session(port) for _ in data["dispatchers"]]
@@ -83,7 +101,9 @@ def body(stack: harness.Stack, verdict: harness.Verdict, *, pairs: int) -> None:
     pending_after_stop = Notification.objects.filter(sent_at__isnull=True).count()
     log(f"{pending_after_stop} notices pending while Redis is down; starting Redis again")
     stack.redis_start()
-    waited = harness.wait_until(all_delivered, timeout=90, what="every notice delivered after Redis restarted")
+    waited = harness.wait_until(
+        delivered_under_supervision, timeout=90, what="every notice delivered after Redis restarted"
+    )
     verdict.measure(pending_while_stopped=pending_after_stop, stopped_delivered_within_s=round(waited, 1))
 
     log("hanging Redis (SIGSTOP)")
@@ -94,10 +114,13 @@ def body(stack: harness.Stack, verdict: harness.Verdict, *, pairs: int) -> None:
     finally:
         log("resuming Redis (SIGCONT)")
         stack.redis_resume()
-    waited = harness.wait_until(all_delivered, timeout=90, what="every notice delivered after Redis resumed")
+    waited = harness.wait_until(
+        delivered_under_supervision, timeout=90, what="every notice delivered after Redis resumed"
+    )
     verdict.measure(pending_while_hung=pending_after_hang, hung_delivered_within_s=round(waited, 1))
     log("waiting 15 s more (another sweep or two) to catch any late duplicate")
     time.sleep(15)
+    supervised()
 
     posted_logs = [r for r in results if r["kind"] == "log"]
     max_seconds = max(r["seconds"] for r in results)
@@ -116,6 +139,7 @@ def body(stack: harness.Stack, verdict: harness.Verdict, *, pairs: int) -> None:
         notices=notices,
         emails_sent=sum(emails.values()),
         distinct_emails=len(emails),
+        worker_exits=exits,
     )
     verdict.check("no request hangs", max_seconds < HANG_LIMIT_SECONDS, f"max {max_seconds:.2f} s")
     verdict.check("no 5xx and no dropped connection", not bad, f"{len(bad)} bad: {bad[:3]}")

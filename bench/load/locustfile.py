@@ -28,7 +28,6 @@ import os
 import random
 import re
 import threading
-import time
 from collections import Counter, deque
 from zoneinfo import ZoneInfo
 
@@ -41,22 +40,25 @@ PASSWORD = PLAN["password"]
 
 CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 VERSION_RE = re.compile(r'name="version" value="(\d+)"')
+ERROR_RE = re.compile(r'class="(?:invalid-feedback|alert alert-danger)[^"]*"[^>]*>(?:\s*<strong>)?([^<]{1,200})')
 NUMBER_RE = re.compile(r"RC-\d{4}-\d{6}")
 CALL_URL_RE = re.compile(r"^/calls/(\d+)/$")
 
 _lock = threading.Lock()
 logged_calls: list[dict] = []  # every call the load logged: pk, number, unit, overdue-soon
 status_codes: Counter = Counter()
+response_times: dict[str, list[float]] = {}  # "GET board" -> milliseconds of every request
 server_errors: list[str] = []
 # technician id -> calls dispatched to them during the load, waiting for their arrival
 dispatched_to: dict[int, deque] = {}
 
 
 @events.request.add_listener
-def _count(request_type, name, response_length, response, exception, **kwargs):
+def _count(request_type, name, response_time, response_length, response, exception, **kwargs):
     code = getattr(response, "status_code", 0) or 0
     with _lock:
         status_codes[str(code)] += 1
+        response_times.setdefault(f"{request_type} {name}", []).append(round(response_time, 1))
         if code >= 500 and len(server_errors) < 50:
             server_errors.append(f"{request_type} {name}: {code}")
 
@@ -64,7 +66,12 @@ def _count(request_type, name, response_length, response, exception, **kwargs):
 @events.test_stop.add_listener
 def _write_out(environment, **kwargs):
     with _lock:
-        data = {"logged_calls": logged_calls, "status_codes": dict(status_codes), "server_errors": server_errors}
+        data = {
+            "logged_calls": logged_calls,
+            "status_codes": dict(status_codes),
+            "server_errors": server_errors,
+            "response_times": response_times,
+        }
     tmp = OUT + ".tmp"
     with open(tmp, "w") as fh:
         json.dump(data, fh)
@@ -121,8 +128,8 @@ class Staff(HttpUser):
     def post_form(self, path: str, data: dict, name: str, *, expect_redirect: bool = True):
         with self.client.post(path, data=data, name=name, allow_redirects=False, catch_response=True) as response:
             if expect_redirect and response.status_code != 302:
-                snippet = re.sub(r"\s+", " ", (response.text or "")[:0])
-                response.failure(f"{response.status_code} {snippet}")
+                found = ERROR_RE.search(response.text or "")
+                response.failure(f"{response.status_code} {found.group(1).strip() if found else ''}")
                 return None
             return response
 
@@ -279,7 +286,11 @@ class Technician(Staff):
         token, version, _html = page
         self.post_form(
             f"/calls/{pk}/resolve/",
-            {"csrfmiddlewaretoken": token, "version": version, "outcome": "更换保险丝，试机正常 Fuse replaced (load test)"},
+            {
+                "csrfmiddlewaretoken": token,
+                "version": version,
+                "outcome": "更换保险丝，试机正常 Fuse replaced (load test)",
+            },
             "resolve a call (POST)",
         )
 
@@ -353,7 +364,3 @@ class Manager(Staff):
     def browse(self):
         path, name = random.choice(self.pages)
         self.page(path, name)
-
-
-def _started():
-    return time.time()

@@ -13,7 +13,7 @@ from servicedesk.exceptions import ApplicationError
 from servicedesk.roles import Role
 from servicedesk.workflow import history_for
 
-from .. import selectors, services
+from .. import presenters, selectors, services
 from ..forms import ArrivalForm, BoardFilterForm, CancelForm, CloseForm, DispatchForm, RepairCallLogForm, ResolveForm
 from ..models import RepairCall
 
@@ -31,12 +31,18 @@ def board(request):
     form = BoardFilterForm(request.GET or None, user=user, technicians=technicians)
     filters = form.cleaned_data if form.is_valid() else {}
     page = selectors.repair_call_board(user=user, filters=filters, cursor=request.GET.get("after"))
+    now = timezone.now()
+    first_url, next_url = presenters.page_urls(request.GET, next_cursor=page.next_cursor)
     context = {
         "form": form,
-        "page": page,
-        "now": timezone.now(),
-        "query": request.GET.copy(),
-        "is_first_page": not request.GET.get("after"),
+        "rows_html": presenters.board_rows_html(
+            presenters.board_rows(page.rows, now=now, show_unit=user.sees_all_units), show_unit=user.sees_all_units
+        ),
+        "has_rows": bool(page.rows),
+        "show_unit": user.sees_all_units,
+        "now": now,
+        "first_url": None if not request.GET.get("after") else first_url,
+        "next_url": next_url,
     }
     template = (
         "repairs/_board_table.html" if request.htmx and request.htmx.target == "board-table" else "repairs/board.html"

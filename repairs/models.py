@@ -224,6 +224,12 @@ class RepairCall(models.Model):
                 name="call_board_idx",
                 condition=models.Q(status__in=["logged", "dispatched", "on_site"]),
             ),
+            # Head office's board (every unit): the same order without the unit.
+            models.Index(
+                fields=["attend_by", "id"],
+                name="call_board_all_units_idx",
+                condition=models.Q(status__in=["logged", "dispatched", "on_site"]),
+            ),
             # The overdue check reads only calls that are late and not yet marked.
             models.Index(
                 fields=["attend_by"],

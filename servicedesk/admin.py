@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
@@ -45,10 +46,19 @@ class UserAdmin(BaseUserAdmin):
             return False
         return super().has_change_permission(request, obj)
 
+    # A user named in the admin log is deactivated, never deleted: LogEntry rows go with their user (CASCADE),
+    # and the log is the record of who changed the rule tables (issue 8, audit).
     def has_delete_permission(self, request, obj=None):
         if obj is not None and obj.is_superuser and not request.user.is_superuser:
             return False
+        if obj is not None and LogEntry.objects.filter(user=obj).exists():
+            return False
         return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # the bulk delete asks no per-user question
+        return actions
 
 
 class WorkingWindowInline(admin.TabularInline):

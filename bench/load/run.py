@@ -9,8 +9,8 @@
    migrated and seeded with ``bench/seed_calls.py``. Then ``migrate`` and ``collectstatic``.
 2. Set-up through the services (idempotent, so a second run reuses it): a general manager's
    office user, four open repair cards per technician in the load (voucher, signature,
-   carry-in, booked into the register), 30 maintenance contracts per unit in the load, five
-   of them entering their expiry-notice window. Outbox rows left pending by earlier
+   carry-in, booked into the register), 30 maintenance contracts per unit in the load, and
+   on every run five more per unit entering their expiry-notice window. Outbox rows left pending by earlier
    benchmarks are marked sent first, so the worker's delivery sweep works on this run's
    notices only (said in the report).
 3. Starts gunicorn (``deploy/gunicorn.conf.py`` on 127.0.0.1, ``--workers`` processes × 2
@@ -384,12 +384,15 @@ def set_up(args, run_started) -> dict:
                 .values_list("pk", flat=True)[:300]
             )
 
-        # Maintenance contracts: a list to browse, and terms entering their notice window.
-        if contract_type and not Contract.objects.filter(unit=unit, note=LOAD_TAG).exists():
+        # Maintenance contracts: a list to browse (once), and on every run new terms entering their
+        # notice window, so the daily job has fresh work while the load runs.
+        if contract_type:
+            first_time = not Contract.objects.filter(unit=unit, note=LOAD_TAG).exists()
+            wanted = CONTRACTS_PER_UNIT if first_time else CONTRACTS_DUE_PER_UNIT
             products = list(
                 Product.objects.filter(customer__unit=unit, contracts__isnull=True)
                 .select_related("customer")
-                .order_by("-id")[:CONTRACTS_PER_UNIT]
+                .order_by("-id")[:wanted]
             )
             for i, product in enumerate(products):
                 end_on = today + dt.timedelta(days=20 if i < CONTRACTS_DUE_PER_UNIT else 90 + 7 * i)

@@ -179,6 +179,7 @@ def service_voucher_update(
         labour_charge=labour_charge,
         now=timezone.now(),
     )
+    amounts_before = (voucher.labour_charge, voucher.total_due)
     voucher.arrived_at = arrived_at
     voucher.departed_at = departed_at
     voucher.work_done = work_done.strip()
@@ -202,6 +203,21 @@ def service_voucher_update(
         ]
     )
     _save_parts(voucher, parts)
+    if (voucher.labour_charge, voucher.total_due) != amounts_before:
+        # Every change to money is kept (issue 8, audit): who changed the draft's amounts, when, from what.
+        record_status_change(
+            instance=voucher,
+            from_status=voucher.status,
+            to_status=voucher.status,
+            by=user,
+            note=_("Amounts changed: labour %(labour_before)s → %(labour)s, total due %(before)s → %(after)s.")
+            % {
+                "labour_before": amounts_before[0],
+                "labour": voucher.labour_charge,
+                "before": amounts_before[1],
+                "after": voucher.total_due,
+            },
+        )
     return voucher
 
 

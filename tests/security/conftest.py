@@ -1,0 +1,231 @@
+"""One world for the security tests, built once per module through the demo builders and the services.
+
+Unit B (the demo's Shanghai centre) owns one object of every kind; unit A (the Suzhou branch) is the other
+branch. Every role has a user in A, in B and in head office; there is also an A user holding every role (only
+the unit boundary can stop them) and a user with every role and no unit (deny by default).
+
+The world is written inside one transaction that is rolled back when the module ends; each test runs in a
+savepoint inside it (pytest-django's ``db``), so whatever a test changes is undone before the next.
+"""
+
+import datetime as dt
+import io
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pytest
+from django.apps import apps
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.db import transaction
+from django.test import Client, override_settings
+from django.utils import timezone
+
+from servicedesk.models import OrgUnit
+from servicedesk.roles import Role
+from tests.factories import UserFactory
+
+ROLES = list(Role)
+
+
+@dataclass
+class World:
+    unit_a: OrgUnit
+    unit_b: OrgUnit
+    head_office: OrgUnit
+    users: dict  # (place, role) -> user; place in "A", "B", "HO"; plus "a_all", "no_unit"
+    objects: dict = field(default_factory=dict)  # kind -> unit B's object of that kind
+    variants: dict = field(default_factory=dict)  # kind -> unit B's objects of that kind, one per state
+    clients: dict = field(default_factory=dict)  # principal -> (Client, session key)
+
+    def client(self, principal) -> Client:
+        """A logged-in client for ``principal`` (None: anonymous), its session cookie reset for each use."""
+        if principal is None:
+            return Client(raise_request_exception=False)
+        if principal not in self.clients:
+            client = Client(raise_request_exception=False)
+            client.force_login(self.users[principal])
+            self.clients[principal] = (client, client.cookies[settings.SESSION_COOKIE_NAME].value)
+        client, key = self.clients[principal]
+        # A logout (or a view that cycles the session) must not leak into the next request.
+        client.cookies[settings.SESSION_COOKIE_NAME] = key
+        return client
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 0, 0)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def _extras(world: World) -> None:
+    """Objects the demo does not make: an import, an attachment, a pending return, an improvement action."""
+    from complaints.models import ComplaintCase
+    from complaints.services import case_attachment_add, improvement_action_propose, return_allowance_record
+    from contracts.services.imports import contract_import_upload, template_csv
+    from servicedesk.models import User
+
+    dispatcher = User.objects.get(username="dispatcher")
+    contract_import_upload(
+        user=dispatcher, unit=world.unit_b, filename="contracts.csv", content=template_csv().encode("utf-8")
+    )
+    case = ComplaintCase.objects.filter(unit=world.unit_b, status=ComplaintCase.Status.RECEIVED).order_by("pk").first()
+    case_attachment_add(
+        user=dispatcher,
+        case_id=case.pk,
+        upload=SimpleUploadedFile("photo.png", _png(), content_type="image/png"),
+        description="Photo of the fault",
+    )
+    return_allowance_record(
+        user=dispatcher,
+        case_id=case.pk,
+        kind="return",
+        invoice_number="INV-SEC-1",
+        item="SX-100",
+        slip_quantity=Decimal("2"),
+        unit_price=Decimal("100.00"),
+        slip_amount=Decimal("200.00"),
+    )
+    from tests.repairs.field import call_on_site, draft_voucher
+
+    draft_voucher(
+        technician=User.objects.get(username="tech"),
+        call=call_on_site(dispatcher=dispatcher, technician=User.objects.get(username="tech")),
+    )
+    improvement_action_propose(
+        user=dispatcher,
+        case_id=case.pk,
+        proposal="Check the power module batch",
+        owner=dispatcher,
+        due_on=timezone.localdate() + dt.timedelta(days=7),
+    )
+
+
+def _first(model, **filters):
+    obj = model.objects.filter(**filters).order_by("pk").first()
+    assert obj is not None, f"the security world has no {model.__name__} for {filters}"
+    return obj
+
+
+def _objects(world: World) -> dict:
+    """Unit B's object of every kind the URLs name (the registry in test_matrix.py maps kwargs to these)."""
+    m = apps.get_model
+    b = world.unit_b
+    ruling = _first(m("penalties", "PenaltyRuling"), unit=b, status="approved")
+    case = _first(m("complaints", "ComplaintCase"), unit=b, status="received", attachments__isnull=False)
+    return {
+        "call": _first(m("repairs", "RepairCall"), unit=b, status="on_site"),
+        "voucher": _first(m("repairs", "ServiceVoucher"), unit=b),
+        "fee": _first(m("repairs", "FeeCollection"), unit=b),
+        "card": _first(m("repairs", "RepairCard"), unit=b),
+        "register_entry": _first(m("repairs", "RegisterEntry"), unit=b, released_at__isnull=True),
+        "delay": _first(m("repairs", "RepairCardDelay"), unit=b),
+        "contract": _first(m("contracts", "Contract"), unit=b),
+        "term": _first(m("contracts", "ContractTerm"), contract__unit=b),
+        "notice": _first(m("contracts", "ExpiryNotice"), unit=b),
+        "follow_up": _first(m("contracts", "RenewalFollowUp"), unit=b),
+        "import": _first(m("contracts", "ContractImport"), unit=b),
+        "survey_batch": _first(m("complaints", "SurveyBatch"), unit=b),
+        "survey_card": _first(m("complaints", "SurveyCard"), unit=b, status="issued"),
+        "opinion": _first(m("complaints", "CustomerOpinion"), unit=b),
+        "case": case,
+        "attachment": _first(m("complaints", "CaseAttachment"), case=case),
+        "return": _first(m("complaints", "ReturnAllowance"), case=case),
+        "improvement_action": _first(m("complaints", "ImprovementAction"), case=case),
+        "reminder_slip": _first(m("complaints", "ReminderSlip"), case__unit=b),
+        "ruled_case": _first(
+            m("complaints", "ComplaintCase"), unit=b, ruled_at__isnull=False, penalty_rulings__isnull=True
+        ),
+        "ruling": ruling,
+        "line": _first(m("penalties", "PenaltyLine"), ruling=ruling),
+        "loss": _first(m("penalties", "CaseLoss"), unit=b),
+    }
+
+
+# kind -> the path from the object to its unit, for the kinds whose pages change with their state.
+VARIANT_UNIT = {
+    "call": "unit",
+    "voucher": "unit",
+    "card": "unit",
+    "register_entry": "unit",
+    "contract": "unit",
+    "term": "contract__unit",
+    "follow_up": "unit",
+    "opinion": "unit",
+    "case": "unit",
+    "return": "case__unit",
+    "improvement_action": "case__unit",
+    "ruling": "unit",
+    "loss": "unit",
+}
+
+
+def _variants(world: World) -> dict:
+    """Unit B's objects of each kind, one per status (and settlement), so every state's forms are shown."""
+    variants = {}
+    for kind, unit_path in VARIANT_UNIT.items():
+        model = type(world.objects[kind])
+        names = {f.name for f in model._meta.concrete_fields}
+        state = [n for n in ("status", "settlement", "received_at", "released_at") if n in names]
+        picked = {}
+        for obj in model.objects.filter(**{unit_path: world.unit_b}).order_by("pk"):
+            key = tuple(getattr(obj, n) is None if n.endswith("_at") else getattr(obj, n) for n in state)
+            picked.setdefault(key, obj)
+        variants[kind] = [world.objects[kind], *(o for o in picked.values() if o.pk != world.objects[kind].pk)]
+    return variants
+
+
+def build_world() -> World:
+    call_command("seed_demo", stdout=io.StringIO())
+    world = World(
+        unit_a=OrgUnit.objects.get(code="sz-branch"),
+        unit_b=OrgUnit.objects.get(code="sh-centre"),
+        head_office=OrgUnit.objects.get(code="service-dept"),
+        users={},
+    )
+    assert world.head_office.is_head_office and not world.unit_a.is_head_office
+    for place, unit in (("A", world.unit_a), ("B", world.unit_b), ("HO", world.head_office)):
+        for role in ROLES:
+            world.users[(place, role)] = UserFactory(username=f"sec-{place}-{role}".lower(), unit=unit, roles=[role])
+    world.users["a_all"] = UserFactory(username="sec-a-all", unit=world.unit_a, roles=ROLES)
+    world.users["no_unit"] = UserFactory(username="sec-no-unit", unit=None, roles=ROLES)
+    _extras(world)
+    world.objects = _objects(world)
+    world.variants = _variants(world)
+    # Logged in now, outside every test's savepoint, so the sessions outlive the tests.
+    for principal in world.users:
+        world.client(principal)
+    return world
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    media = tempfile.mkdtemp(prefix="sd-security-media-")
+    overrides = override_settings(MEDIA_ROOT=media)
+    overrides.enable()
+    cache.clear()
+    try:
+        with django_db_blocker.unblock():
+            with transaction.atomic():
+                yield build_world()
+                transaction.set_rollback(True)
+    finally:
+        overrides.disable()
+        cache.clear()
+        shutil.rmtree(media, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def fast_pdfs():
+    """Templates are still rendered (that is where a 500 would come from); the page layout is skipped."""
+    from weasyprint import HTML
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(HTML, "write_pdf", lambda self, *args, **kwargs: b"%PDF-1.7\n% layout skipped in this test\n")
+        yield

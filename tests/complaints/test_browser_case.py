@@ -1,34 +1,18 @@
 """A complaint case from received to closed in headless Chromium, each stage by its own role (log in, act, log out)."""
 
-import shutil
-
 import pytest
 from django.urls import reverse
 
 from complaints.models import ComplaintCase, OpinionFollowUp
+from tests.browser import launched_chromium
 from tests.factories import CustomerFactory
-
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 @pytest.fixture
 def browser_page():
-    if not shutil.which(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed; browser tests need it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+    with launched_chromium() as browser:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         context.set_default_timeout(15_000)
         page = context.new_page()
@@ -37,7 +21,6 @@ def browser_page():
         page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
         yield page, problems
         context.close()
-        browser.close()
 
 
 def test_a_case_goes_from_received_to_closed_through_every_role(live_server, browser_page, people, factory_unit, unit):

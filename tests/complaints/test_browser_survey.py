@@ -1,25 +1,15 @@
 """A customer answers a survey card from its private link on a phone (headless Chromium, 390×844)."""
 
-import shutil
-
 import pytest
 from django.utils import timezone
 
 from complaints.models import CustomerOpinion, SurveyCard
 from repairs import services as repair_services
+from tests.browser import launched_chromium
 from tests.factories import log_call
 
 from .conftest import card_of, run_for
 
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 CSP_LISTENER = """
 window.__cspViolations = [];
 document.addEventListener("securitypolicyviolation", (e) => {
@@ -32,12 +22,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 
 @pytest.fixture
 def phone():
-    if not shutil.which(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed; browser tests need it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+    with launched_chromium() as browser:
         context = browser.new_context(
             viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
         )
@@ -50,7 +35,6 @@ def phone():
         page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status == 404 else None)
         yield page, errors
         context.close()
-        browser.close()
 
 
 def test_a_customer_answers_the_card_from_its_link_on_a_phone(live_server, phone, dispatcher, technician):

@@ -5,7 +5,6 @@ Each page is checked for console errors, uncaught exceptions and Content-Securit
 
 import datetime as dt
 import re
-import shutil
 
 import pytest
 from django.urls import reverse
@@ -13,17 +12,9 @@ from django.utils import timezone
 
 from contracts.models import Contract, ContractTerm, RenewalFollowUp
 from contracts.services import contract_notices_issue
+from tests.browser import launched_chromium
 from tests.factories import CustomerFactory
 
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "pw"  # tests.factories.UserFactory
 TIMEOUT_MS = 15_000
 
@@ -39,16 +30,8 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 @pytest.fixture(scope="module")
 def chromium_browser():
-    if not shutil.which(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); browser tests need it")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed (pip install -r requirements-dev.txt)")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+    with launched_chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

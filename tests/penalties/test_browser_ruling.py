@@ -6,25 +6,16 @@ checked for console errors, uncaught exceptions and Content-Security-Policy viol
 """
 
 import re
-import shutil
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
 from penalties.models import PenaltyRuling
+from tests.browser import launched_chromium
 
 from .conftest import make_ruled_case
 
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "pw"  # tests.factories.UserFactory
 TIMEOUT_MS = 15_000
 
@@ -40,16 +31,8 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 @pytest.fixture(scope="module")
 def chromium_browser():
-    if not shutil.which(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); browser tests need it")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed (pip install -r requirements-dev.txt)")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+    with launched_chromium() as browser:
         yield browser
-        browser.close()
 
 
 def _page(browser, *, phone=False):

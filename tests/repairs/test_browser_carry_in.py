@@ -4,24 +4,14 @@ Voucher filled and signed on the canvas, carry-in opened, pickup receipt printed
 card repaired, product returned against its receipt with a signature, and gone from the register.
 """
 
-import shutil
-
 import pytest
 from django.urls import reverse
 
 from repairs.models import RegisterEntry, RepairCall, RepairCard, ServiceVoucher
+from tests.browser import launched_chromium
 
 from .field import call_on_site
 
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TIMEOUT_MS = 15_000
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -29,14 +19,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 
 @pytest.fixture
 def browser():
-    if not shutil.which(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed; browser tests need it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+    with launched_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 def _open(browser, live_server, user, *, phone: bool, problems: list):

@@ -6,7 +6,6 @@ Set SERVICEDESK_SCREENSHOT_DIR to keep screenshots of the pages the tests visit.
 
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,17 +14,9 @@ from django.urls import reverse
 
 from repairs import services
 from repairs.models import RepairCall, Zone
+from tests.browser import launched_chromium
 from tests.factories import CustomerFactory, ProductFactory, SiteFactory, log_call
 
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "pw"  # tests.factories.UserFactory
 TIMEOUT_MS = 15_000
 
@@ -47,16 +38,8 @@ def chromium_browser():
     Module scope, not session: while Playwright runs, the thread counts as inside an event loop
     (Django then gives it other database connections), which the other tests should not inherit.
     """
-    if not shutil.which(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); browser tests need it")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed (pip install -r requirements-dev.txt)")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+    with launched_chromium() as browser:
         yield browser
-        browser.close()
         connections.close_all()  # the connections opened while Playwright ran
 
 

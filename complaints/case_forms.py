@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from repairs.models import Customer, RepairCall
+from servicedesk.forms import DecimalField
 from servicedesk.models import OrgUnit
 
 from .models import CauseCategory, ComplaintCase, CustomerOpinion, OpinionFollowUp, ReturnAllowance
@@ -93,7 +94,7 @@ class CaseOpenForm(forms.Form):
     )
     description = _text(_("The complaint"))
     customer_request = _text(_("What the customer asks for"), required=False, max_length=2000)
-    claimed_amount = forms.DecimalField(
+    claimed_amount = DecimalField(
         label=_("Claimed amount (yuan)"), min_value=0, max_digits=14, decimal_places=2, initial=0
     )
 
@@ -124,7 +125,7 @@ class StageForm(forms.Form):
     countermeasures = _text(_("Countermeasures"))
     manager_instructions = _text(_("Manager's instructions"))
     comprehensive_opinion = _text(_("Comprehensive opinion (sales and factory)"))
-    claimed_amount = forms.DecimalField(label=_("Claimed amount (yuan)"), min_value=0, max_digits=14, decimal_places=2)
+    claimed_amount = DecimalField(label=_("Claimed amount (yuan)"), min_value=0, max_digits=14, decimal_places=2)
     customer_result = _text(_("Explanation to the customer and the result"))
     note = forms.CharField(
         label=_("Comment"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
@@ -181,9 +182,9 @@ class ReturnForm(forms.Form):
     invoice_number = forms.CharField(label=_("Original invoice"), max_length=64)
     return_slip_number = forms.CharField(label=_("Return slip"), max_length=64, required=False)
     item = forms.CharField(label=_("Item"), max_length=200)
-    slip_quantity = forms.DecimalField(label=_("Quantity on the slip"), min_value=0, max_digits=12, decimal_places=3)
-    unit_price = forms.DecimalField(label=_("Unit price (yuan)"), min_value=0, max_digits=14, decimal_places=2)
-    slip_amount = forms.DecimalField(label=_("Amount on the slip (yuan)"), min_value=0, max_digits=14, decimal_places=2)
+    slip_quantity = DecimalField(label=_("Quantity on the slip"), min_value=0, max_digits=12, decimal_places=3)
+    unit_price = DecimalField(label=_("Unit price (yuan)"), min_value=0, max_digits=14, decimal_places=2)
+    slip_amount = DecimalField(label=_("Amount on the slip (yuan)"), min_value=0, max_digits=14, decimal_places=2)
     receivable_affected = forms.BooleanField(label=_("The salesperson's receivable is affected"), required=False)
     salesperson = forms.ModelChoiceField(
         label=_("Salesperson"), queryset=get_user_model().objects.none(), required=False
@@ -195,18 +196,18 @@ class ReturnForm(forms.Form):
 
 
 class ReturnCheckForm(forms.Form):
-    returned_quantity = forms.DecimalField(
+    returned_quantity = DecimalField(
         label=_("Quantity actually returned"), min_value=0, max_digits=12, decimal_places=3
     )
-    accepted_quantity = forms.DecimalField(label=_("Quantity accepted"), min_value=0, max_digits=12, decimal_places=3)
+    accepted_quantity = DecimalField(label=_("Quantity accepted"), min_value=0, max_digits=12, decimal_places=3)
     note = forms.CharField(label=_("Note"), required=False, max_length=500)
 
 
 class ReturnResolveForm(forms.Form):
-    slip_quantity = forms.DecimalField(
+    slip_quantity = DecimalField(
         label=_("Corrected quantity on the slip"), min_value=0, max_digits=12, decimal_places=3
     )
-    slip_amount = forms.DecimalField(
+    slip_amount = DecimalField(
         label=_("Corrected amount on the slip (yuan)"), min_value=0, max_digits=14, decimal_places=2
     )
     note = forms.CharField(label=_("How it was resolved"), max_length=500)
@@ -218,7 +219,7 @@ class ReturnPostForm(forms.Form):
 
 class CostForm(forms.Form):
     description = forms.CharField(label=_("What"), max_length=200)
-    amount = forms.DecimalField(label=_("Amount (yuan)"), min_value=0, max_digits=14, decimal_places=2)
+    amount = DecimalField(label=_("Amount (yuan)"), min_value=0, max_digits=14, decimal_places=2)
 
 
 class ActionProposeForm(forms.Form):

@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from repairs.models import Customer, Site
+from servicedesk.forms import DecimalField
 from servicedesk.models import OrgUnit
 from servicedesk.scoping import scope_to_user
 
@@ -53,7 +54,7 @@ class ContractFilterForm(forms.Form):
 class TermFieldsMixin(forms.Form):
     start_on = forms.DateField(label=_("Starts"), widget=DATE_INPUT)
     end_on = forms.DateField(label=_("Ends (last day covered)"), widget=DATE_INPUT)
-    fee = forms.DecimalField(label=_("Fee (yuan)"), min_value=0, max_digits=12, decimal_places=2)
+    fee = DecimalField(label=_("Fee (yuan)"), min_value=0, max_digits=12, decimal_places=2)
     visit_frequency = forms.ChoiceField(
         label=_("Visit frequency"), choices=VisitFrequency.choices, initial=VisitFrequency.QUARTERLY
     )

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from servicedesk.forms import DecimalField
 from servicedesk.models import OrgUnit
 
 from .models import PenaltyKind, PenaltyRuling
@@ -32,7 +33,7 @@ class RulingFilterForm(forms.Form):
 class ShareForm(forms.Form):
     person = forms.ModelChoiceField(label=_("Person"), queryset=get_user_model().objects.none(), required=False)
     department = forms.ModelChoiceField(label=_("Department"), queryset=OrgUnit.objects.none(), required=False)
-    share_percent = forms.DecimalField(
+    share_percent = DecimalField(
         label=_("Share (%)"),
         max_digits=5,
         decimal_places=2,
@@ -79,8 +80,8 @@ ShareFormSet = forms.formset_factory(ShareForm, formset=BaseShareFormSet, extra=
 
 class AdjustForm(VersionForm):
     penalty_kind = forms.ModelChoiceField(label=_("Penalty kind"), queryset=PenaltyKind.objects.none())
-    base_units = forms.DecimalField(label=_("Base units"), max_digits=6, decimal_places=2, min_value=Decimal("0"))
-    amount_per_unit = forms.DecimalField(label=_("Deduction per base unit (yuan)"), **MONEY)
+    base_units = DecimalField(label=_("Base units"), max_digits=6, decimal_places=2, min_value=Decimal("0"))
+    amount_per_unit = DecimalField(label=_("Deduction per base unit (yuan)"), **MONEY)
     reason = forms.CharField(label=_("Reason (the person and the severity)"), widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, **kwargs):
@@ -104,7 +105,7 @@ class CorrectForm(forms.Form):
 
 
 class ProceedsForm(forms.Form):
-    amount = forms.DecimalField(label=_("Proceeds (yuan)"), max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    amount = DecimalField(label=_("Proceeds (yuan)"), max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
     sold_on = forms.DateField(label=_("Sold on"), widget=DATE_INPUT)
     note = forms.CharField(label=_("Buyer, invoice"), max_length=200, required=False)
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from servicedesk.exceptions import ApplicationError
+from servicedesk.forms import DecimalField
 
 from .forms import DATETIME_INPUT
 from .models import RegisterEntry
@@ -25,7 +26,7 @@ class VoucherForm(forms.Form):
     arrived_at = forms.DateTimeField(label=_("Arrived on site"), widget=DATETIME_INPUT)
     departed_at = forms.DateTimeField(label=_("Left the site"), widget=DATETIME_INPUT)
     work_done = forms.CharField(label=_("Work done"), max_length=4000, widget=forms.Textarea(attrs={"rows": 4}))
-    labour_charge = forms.DecimalField(
+    labour_charge = DecimalField(
         label=_("Labour charge (yuan)"), min_value=Decimal("0"), initial=Decimal("0.00"), **MONEY
     )
     misuse = forms.BooleanField(label=_("Damaged by misuse (paid even in warranty or under contract)"), required=False)
@@ -42,7 +43,7 @@ class PartForm(forms.Form):
     part_number = forms.CharField(label=_("Part number"), max_length=64, required=False)
     description = forms.CharField(label=_("Description"), max_length=200, required=False)
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=9999, required=False)
-    unit_price = forms.DecimalField(label=_("Unit price"), min_value=Decimal("0"), required=False, **MONEY)
+    unit_price = DecimalField(label=_("Unit price"), min_value=Decimal("0"), required=False, **MONEY)
 
     def clean(self):
         data = super().clean()
@@ -97,7 +98,7 @@ class SignForm(forms.Form):
 
 
 class FeeForm(forms.Form):
-    amount = forms.DecimalField(label=_("Amount collected (yuan)"), **MONEY)
+    amount = DecimalField(label=_("Amount collected (yuan)"), **MONEY)
     receipt_number = forms.CharField(label=_("Receipt number"), max_length=64)
 
     def clean_amount(self):

@@ -29,7 +29,8 @@ class UserFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
-    first_name = factory.Faker("first_name")
+    # Unique, not random: tests check that one person's name is absent from another's page.
+    first_name = factory.Sequence(lambda n: f"Staff-{n:05d}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
     unit = factory.SubFactory(OrgUnitFactory)
     password = factory.django.Password("pw")

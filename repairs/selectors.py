@@ -8,11 +8,10 @@ from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, W
 from django.http import Http404
 from django.utils import timezone
 
-from servicedesk.roles import Role
 from servicedesk.scoping import scope_to_user, user_may_act_in_unit
 
 from .models import Customer, Product, RepairCall, Site
-from .services import technicians_of_unit
+from .services.calls import active_technicians, technicians_of_unit
 
 BOARD_PAGE_SIZE = 50
 BOARD_CALL_FIELDS = (
@@ -231,11 +230,7 @@ def technicians_visible(*, user, unit_id=None) -> QuerySet:
     if user.sees_all_units:
         if unit_id and str(unit_id).isdigit():
             return technicians_of_unit(unit_id=int(unit_id))
-        return (
-            technicians_of_unit(unit_id=None)
-            .model.objects.filter(is_active=True, groups__name=Role.TECHNICIAN)
-            .order_by("first_name", "username")
-        )
+        return active_technicians()
     if user.unit_id is None:
-        return technicians_of_unit(unit_id=-1).none()
+        return active_technicians().none()
     return technicians_of_unit(unit_id=user.unit_id)

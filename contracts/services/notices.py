@@ -7,7 +7,6 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -15,7 +14,7 @@ from django.utils.translation import gettext as _
 from servicedesk.documents import render_pdf
 from servicedesk.exceptions import ApplicationError
 from servicedesk.models import Notification, StatusChange
-from servicedesk.notifications import notifications_queue
+from servicedesk.notifications import absolute_url, notifications_queue, render_notice
 from servicedesk.workflow import apply_transition, lock_for_update
 
 from ..models import ContractTerm, ExpiryNotice, RenewalFollowUp
@@ -124,27 +123,26 @@ def _record_follow_ups_opened(follow_ups: list[RenewalFollowUp], *, at: dt.datet
 
 def _assignee_notices(follow_ups: list[RenewalFollowUp]) -> list[Notification]:
     notices = []
-    with translation.override(settings.LANGUAGE_CODE):
-        for follow_up in follow_ups:
-            person = follow_up.assigned_to
-            if person is None or not person.email:
-                continue
-            context = {
-                "follow_up": follow_up,
-                "term": follow_up.term,
-                "contract": follow_up.term.contract,
-                "url": settings.SERVICEDESK_BASE_URL.rstrip("/") + reverse("contracts:follow_up", args=[follow_up.pk]),
-            }
-            subject, _sep, body = render_to_string("contracts/email/follow_up.txt", context).strip().partition("\n")
-            notices.append(
-                Notification(
-                    dedupe_key=f"contract-renewal-follow-up:{follow_up.term_id}:{person.pk}",
-                    recipient=person,
-                    to_email=person.email,
-                    subject=subject[:200],
-                    body=body.strip(),
-                )
+    for follow_up in follow_ups:
+        person = follow_up.assigned_to
+        if person is None or not person.email:
+            continue
+        context = {
+            "follow_up": follow_up,
+            "term": follow_up.term,
+            "contract": follow_up.term.contract,
+            "url": absolute_url(reverse("contracts:follow_up", args=[follow_up.pk])),
+        }
+        subject, body = render_notice(template="contracts/email/follow_up.txt", context=context)
+        notices.append(
+            Notification(
+                dedupe_key=f"contract-renewal-follow-up:{follow_up.term_id}:{person.pk}",
+                recipient=person,
+                to_email=person.email,
+                subject=subject,
+                body=body,
             )
+        )
     return notices
 
 
@@ -248,9 +246,9 @@ def expiry_notices_deliver_pending(*, limit: int = EMAIL_BATCH) -> int:
 def _send_notice(notice: ExpiryNotice) -> None:
     with translation.override(settings.LANGUAGE_CODE):
         context = expiry_notice_context(notice)
-        subject, _sep, body = render_to_string("contracts/email/expiry_notice.txt", context).strip().partition("\n")
         pdf = render_pdf(template=NOTICE_TEMPLATE, context=context)
-    message = EmailMessage(subject=subject[:200], body=body.strip(), to=[notice.email_to])
+    subject, body = render_notice(template="contracts/email/expiry_notice.txt", context=context)
+    message = EmailMessage(subject=subject, body=body, to=[notice.email_to])
     message.attach(f"{notice.number}.pdf", pdf, "application/pdf")
     message.send()
 

@@ -159,12 +159,14 @@ def repair_call_log(
     return call
 
 
-def technicians_of_unit(*, unit_id: int):
+def active_technicians():
     return (
-        get_user_model()
-        .objects.filter(unit_id=unit_id, is_active=True, groups__name=Role.TECHNICIAN)
-        .order_by("first_name", "username")
+        get_user_model().objects.filter(is_active=True, groups__name=Role.TECHNICIAN).order_by("first_name", "username")
     )
+
+
+def technicians_of_unit(*, unit_id: int):
+    return active_technicians().filter(unit_id=unit_id)
 
 
 @transaction.atomic

@@ -27,7 +27,9 @@ def late_case(flow):
 
 
 def test_an_overdue_stage_gets_one_slip_however_often_the_check_runs(late_case):
-    now = timezone.now()
+    # Late morning, local time: "half an hour later" must stay on the same overdue day
+    # (run at 23:50 in Shanghai, it would be the next day's slip).
+    now = timezone.localtime().replace(hour=10, minute=0, second=0, microsecond=0)
     assert reminder_slips_issue(now=now) == 1
     assert reminder_slips_issue(now=now) == 0
     assert reminder_slips_issue(now=now + dt.timedelta(minutes=30)) == 0

@@ -2,7 +2,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from servicedesk.models import OrgUnit
+from servicedesk.forms import PlainSelect
+from servicedesk.models import OrgUnit, person_name
 from servicedesk.scoping import scope_to_user
 
 from .models import Customer, Product, RepairCall, Site, Zone, phone_validator
@@ -126,14 +127,15 @@ class CloseForm(VersionedActionForm):
 
 class BoardFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), max_length=100, required=False)
-    unit = forms.ModelChoiceField(label=_("Unit"), queryset=OrgUnit.objects.none(), required=False)
-    zone = forms.ModelChoiceField(label=_("Zone"), queryset=Zone.objects.all(), required=False)
+    unit = forms.ModelChoiceField(label=_("Unit"), queryset=OrgUnit.objects.none(), required=False, widget=PlainSelect)
+    zone = forms.ModelChoiceField(label=_("Zone"), queryset=Zone.objects.all(), required=False, widget=PlainSelect)
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,
         choices=[("", _("All open"))] + [(s.value, s.label) for s in RepairCall.Status if s in RepairCall.OPEN],
+        widget=PlainSelect,
     )
-    technician = forms.ModelChoiceField(label=_("Technician"), queryset=None, required=False)
+    technician = forms.ModelChoiceField(label=_("Technician"), queryset=None, required=False, widget=PlainSelect)
 
     def __init__(self, *args, user, technicians, **kwargs):
         super().__init__(*args, **kwargs)
@@ -142,7 +144,20 @@ class BoardFilterForm(forms.Form):
         else:
             del self.fields["unit"]
         self.fields["technician"].queryset = technicians
-        # The board renders this bar on every refresh: plain Bootstrap widgets, no crispy layout.
+        # The board draws this bar on every refresh: the options are read as plain values (one
+        # short query each, no model instances) and written out by PlainSelect.
+        labels = {
+            "unit": lambda qs: qs.values_list("pk", "name"),
+            "zone": lambda qs: qs.values_list("pk", "name"),
+            "technician": lambda qs: (
+                (pk, person_name(username=username, first_name=first, last_name=last))
+                for pk, username, first, last in qs.values_list("pk", "username", "first_name", "last_name")
+            ),
+        }
+        for name, options in labels.items():
+            if name in self.fields:
+                field = self.fields[name]
+                field.widget.choices = [("", field.empty_label), *options(field.queryset)]
         for field in self.fields.values():
             css = (
                 "form-select form-select-sm"

@@ -44,6 +44,11 @@ class OrgUnit(models.Model):
         return self.kind in self.HEAD_OFFICE_KINDS
 
 
+def person_name(*, username: str, first_name: str, last_name: str) -> str:
+    """How a person is shown everywhere: the full name, or the login when no name is recorded."""
+    return f"{first_name} {last_name}".strip() or username
+
+
 class User(AbstractUser):
     unit = models.ForeignKey(
         OrgUnit, verbose_name=_("unit"), null=True, blank=True, on_delete=models.PROTECT, related_name="members"
@@ -55,7 +60,7 @@ class User(AbstractUser):
         verbose_name_plural = _("users")
 
     def __str__(self):
-        return self.get_full_name() or self.username
+        return person_name(username=self.username, first_name=self.first_name, last_name=self.last_name)
 
     @cached_property
     def role_codes(self) -> frozenset:

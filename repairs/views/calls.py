@@ -35,9 +35,7 @@ def board(request):
     first_url, next_url = presenters.page_urls(request.GET, next_cursor=page.next_cursor)
     context = {
         "form": form,
-        "rows_html": presenters.board_rows_html(
-            presenters.board_rows(page.rows, now=now, show_unit=user.sees_all_units), show_unit=user.sees_all_units
-        ),
+        "rows_html": presenters.board_rows_html(page.rows, now=now, show_unit=user.sees_all_units),
         "has_rows": bool(page.rows),
         "show_unit": user.sees_all_units,
         "now": now,

@@ -83,6 +83,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "servicedesk.context_processors.navigation",
             ],
         },
     },
@@ -110,7 +111,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "servicedesk.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "servicedesk.backends.UnitModelBackend",
 ]
 # Brute-force protection locks the account being guessed, not the address: a whole
 # office behind one NAT address keeps working while one user's password is attacked.
@@ -250,13 +251,14 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Caches -----------------------------------------------------------------
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2},
-        }
+    CACHES["default"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2},
     }
+# Per process, never shared and never down: rendered fragments that depend only on their key
+# (the main menu, keyed by the user's permissions and language), cheap to build again anywhere.
+CACHES["local"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fragments"}
 
 # Structured (JSON) logs for production log shipping: DJANGO_LOG_FORMAT=json.
 LOGGING = {

@@ -1,0 +1,46 @@
+"""The authentication backend: Django's rules, fewer queries."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Permission
+
+from servicedesk.backends import UnitModelBackend
+from servicedesk.roles import Role
+from tests.factories import UserFactory
+
+
+def _fresh(user):
+    return get_user_model().objects.get(pk=user.pk)
+
+
+def test_permissions_from_groups_and_from_the_user_are_the_same_as_djangos(db, unit):
+    user = UserFactory(unit=unit, roles=[Role.DISPATCHER, Role.SUPERVISOR])
+    user.user_permissions.add(Permission.objects.get(codename="view_appraisal"))
+    ours = UnitModelBackend().get_all_permissions(_fresh(user))
+    assert ours == ModelBackend().get_all_permissions(_fresh(user))
+    assert "complaints.view_appraisal" in ours and "repairs.log_call" in ours
+
+
+def test_permissions_are_read_in_one_query_and_kept_for_the_request(db, unit, django_assert_num_queries):
+    user = _fresh(UserFactory(unit=unit, roles=[Role.DISPATCHER]))
+    backend = UnitModelBackend()
+    with django_assert_num_queries(1):
+        backend.get_all_permissions(user)
+        assert backend.has_perm(user, "repairs.log_call")
+        assert not backend.has_perm(user, "complaints.view_appraisal")
+
+
+def test_a_superuser_has_every_permission_and_an_inactive_user_none(db, unit):
+    boss = _fresh(UserFactory(unit=unit, is_superuser=True))
+    assert len(UnitModelBackend().get_all_permissions(boss)) == Permission.objects.count()
+    gone = _fresh(UserFactory(unit=unit, roles=[Role.DISPATCHER], is_active=False))
+    assert UnitModelBackend().get_all_permissions(gone) == set()
+
+
+def test_the_user_comes_with_the_unit_and_a_disabled_user_is_not_loaded(db, unit, django_assert_num_queries):
+    user = UserFactory(unit=unit, roles=[Role.DISPATCHER])
+    with django_assert_num_queries(1):
+        loaded = UnitModelBackend().get_user(user.pk)
+        assert loaded.unit.name == unit.name
+    get_user_model().objects.filter(pk=user.pk).update(is_active=False)
+    assert UnitModelBackend().get_user(user.pk) is None

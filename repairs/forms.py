@@ -125,6 +125,18 @@ class CloseForm(VersionedActionForm):
     note = forms.CharField(label=_("Note"), max_length=500, required=False)
 
 
+def _options_when_drawn(field, options):
+    """The field's options, read at the first use and kept (Django looks at them twice when drawing)."""
+    read: list = []
+
+    def choices() -> list:
+        if not read:
+            read.append([("", field.empty_label), *options(field.queryset)])
+        return read[0]
+
+    return choices
+
+
 class BoardFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), max_length=100, required=False)
     unit = forms.ModelChoiceField(label=_("Unit"), queryset=OrgUnit.objects.none(), required=False, widget=PlainSelect)
@@ -144,8 +156,9 @@ class BoardFilterForm(forms.Form):
         else:
             del self.fields["unit"]
         self.fields["technician"].queryset = technicians
-        # The board draws this bar on every refresh: the options are read as plain values (one
-        # short query each, no model instances) and written out by PlainSelect.
+        # The options are read as plain values (one short query each, no model instances), written
+        # out by PlainSelect, and only when the bar is drawn: the board's 30-second refresh of its
+        # table validates the filters but never draws the bar, so it reads no options at all.
         labels = {
             "unit": lambda qs: qs.values_list("pk", "name"),
             "zone": lambda qs: qs.values_list("pk", "name"),
@@ -157,7 +170,7 @@ class BoardFilterForm(forms.Form):
         for name, options in labels.items():
             if name in self.fields:
                 field = self.fields[name]
-                field.widget.choices = [("", field.empty_label), *options(field.queryset)]
+                field.widget.choices = _options_when_drawn(field, options)
         for field in self.fields.values():
             css = (
                 "form-select form-select-sm"

@@ -222,3 +222,21 @@ def test_a_full_page_for_other_htmx_targets(desk, board_calls):
 def test_the_board_refreshes_itself(desk, board_calls):
     page = desk.get(reverse("repairs:board")).text
     assert 'id="board-table"' in page and 'hx-trigger="every' in page
+
+
+def test_the_htmx_refresh_filters_without_reading_the_filter_bar_options(desk, board_calls, suburban, technician):
+    headers = {"HX-Request": "true", "HX-Target": "board-table"}
+    with CaptureQueriesContext(connection) as queries:
+        response = desk.get(reverse("repairs:board"), {"zone": suburban.pk}, headers=headers)
+    assert rows(response) == [board_calls["suburb"].number]
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    assert 'SELECT "repairs_zone"."id" AS "pk"' not in sql  # the zone options were not read
+    assert 'SELECT "servicedesk_user"."id" AS "pk"' not in sql  # nor the technician options
+
+
+def test_the_filter_bar_lists_the_units_technicians_and_keeps_the_choice(desk, board_calls, technician, technician_b):
+    page = desk.get(reverse("repairs:board"), {"technician": technician.pk}).text
+    bar = page[page.index('id="board-filters"') : page.index("</form>", page.index('id="board-filters"'))]
+    assert f'<option value="{technician.pk}" selected>{technician}</option>' in bar
+    assert f'<option value="{technician_b.pk}">{technician_b}</option>' in bar
+    assert '<select name="technician" class="form-select form-select-sm" id="id_technician">' in bar

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from servicedesk.scoping import scope_to_user, user_may_act_in_unit
 
+from .board_cache import ALL_UNITS, cached_rows
 from .models import Customer, Product, RepairCall, Site
 from .services.calls import active_technicians, technicians_of_unit
 
@@ -76,6 +77,7 @@ BOARD_COLUMNS = (
     "technician__first_name",
     "technician__last_name",
 )
+BOARD_FILTERS = ("unit", "zone", "status", "technician")
 # The board's two parts in order: calls waiting for a technician (overdue ones lead), then calls on site.
 BOARD_PARTS = ((0, RepairCall.AWAITING_ARRIVAL), (1, (RepairCall.Status.ON_SITE,)))
 
@@ -90,14 +92,9 @@ def repair_call_board(*, user, filters: dict, cursor: str | None = None, limit: 
     qs = repair_call_queryset(user=user)
     if qs.query.is_empty():  # deny by default: a user who may see nothing runs no query
         return BoardPage(rows=[], next_cursor=None)
-    if filters.get("unit"):
-        qs = qs.filter(unit=filters["unit"])
-    if filters.get("zone"):
-        qs = qs.filter(zone=filters["zone"])
-    if filters.get("status"):
-        qs = qs.filter(status=filters["status"])
-    if filters.get("technician"):
-        qs = qs.filter(technician=filters["technician"])
+    for name in BOARD_FILTERS:
+        if filters.get(name):
+            qs = qs.filter(**{name: filters[name]})
     if filters.get("q"):
         q = filters["q"].strip()
         qs = qs.filter(
@@ -108,12 +105,24 @@ def repair_call_board(*, user, filters: dict, cursor: str | None = None, limit: 
             | Q(product__serial_number__iexact=q)
         )
     columns = BOARD_COLUMNS + (("unit__name",) if user.sees_all_units else ())
-    rows = _board_rows(qs, columns=columns, position=BoardCursor.decode(cursor), limit=limit + 1)
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = BoardCursor(last.attended, last.attend_by, last.id).encode()
+    position = BoardCursor.decode(cursor)
+
+    def page() -> tuple[list, str | None]:
+        rows = _board_rows(qs, columns=columns, position=position, limit=limit + 1)
+        if len(rows) <= limit:
+            return rows, None
+        last = rows[limit - 1]
+        return rows[:limit], BoardCursor(last.attended, last.attend_by, last.id).encode()
+
+    # The same filters and cursor give the same rows until a call of the unit changes (board_cache).
+    params = (
+        *(str(getattr(filters.get(name), "pk", filters.get(name)) or "") for name in BOARD_FILTERS),
+        (filters.get("q") or "").strip(),
+        position.encode() if position else "",
+        limit,
+    )
+    scope = ALL_UNITS if user.sees_all_units else user.unit_id
+    rows, next_cursor = cached_rows(scope=scope, params=params, compute=page)
     return BoardPage(rows=rows, next_cursor=next_cursor)
 
 

@@ -1,4 +1,5 @@
 import os
+import uuid
 
 import pytest
 
@@ -63,6 +64,16 @@ class _NoSkips:
         if report.skipped and not hasattr(report, "wasxfail"):
             report.outcome = "failed"
             report.longrepr = f"skipped in CI, where every test must run: {report.longrepr}"
+
+
+@pytest.fixture(autouse=True)
+def _board_cache_per_test(monkeypatch):
+    """Each test starts with an empty dispatch-board cache: its own key namespace, since the
+    cache (locmem, or Redis in CI) outlives a test's rolled-back data and SQLite reuses ids."""
+    from repairs import board_cache
+
+    monkeypatch.setattr(board_cache, "NAMESPACE", f"board-test-{uuid.uuid4().hex}")
+    monkeypatch.setattr(board_cache, "_paused_until", 0.0)
 
 
 def is_postgres():

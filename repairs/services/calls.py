@@ -2,6 +2,7 @@
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import partial
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -16,6 +17,7 @@ from servicedesk.roles import Role
 from servicedesk.scoping import user_may_act_in_unit
 from servicedesk.workflow import apply_transition, lock_for_update, record_status_change
 
+from ..board_cache import board_changed
 from ..deadlines import attend_by_for
 from ..models import Customer, Product, RegisterEntry, RepairCall, Site, Zone
 
@@ -28,6 +30,17 @@ def _require(user, perm: str, *, unit_id: int) -> None:
         raise ApplicationError(_("You are not allowed to do this."))
     if not user_may_act_in_unit(user=user, unit_id=unit_id):
         raise ApplicationError(_("This record belongs to another unit."))
+
+
+def _board_changed(call: RepairCall) -> None:
+    """The unit's dispatch board shows the change at its next refresh (board_cache): now, and after commit."""
+    board_changed(unit_id=call.unit_id)
+    transaction.on_commit(partial(board_changed, unit_id=call.unit_id))
+
+
+def _transition_call(*, instance: RepairCall, **kwargs) -> None:
+    apply_transition(instance=instance, **kwargs)
+    _board_changed(instance)
 
 
 def _lock_call(*, call_id: int, expected_version: int | None) -> RepairCall:
@@ -156,6 +169,7 @@ def repair_call_log(
         updated_at=now,
     )
     record_status_change(instance=call, from_status="", to_status=call.status, by=user, at=now)
+    _board_changed(call)
     return call
 
 
@@ -196,7 +210,7 @@ def repair_call_dispatch(
     now = timezone.now()
     call.technician = technician
     call.dispatched_at = now
-    apply_transition(
+    _transition_call(
         instance=call,
         to_status=RepairCall.Status.DISPATCHED,
         by=user,
@@ -239,7 +253,7 @@ def repair_call_record_arrival(
     call.arrived_at = arrived_at
     in_time = arrived_at <= call.attend_by
     note = _("Arrived within the deadline.") if in_time else _("Arrived after the deadline.")
-    apply_transition(instance=call, to_status=RepairCall.Status.ON_SITE, by=user, note=note, fields=["arrived_at"])
+    _transition_call(instance=call, to_status=RepairCall.Status.ON_SITE, by=user, note=note, fields=["arrived_at"])
     return call
 
 
@@ -251,7 +265,7 @@ def repair_call_resolve(*, user, call_id: int, outcome: str, expected_version: i
         raise ApplicationError(_("Describe what was done."), field="outcome")
     call.outcome = outcome.strip()
     call.resolved_at = timezone.now()
-    apply_transition(
+    _transition_call(
         instance=call,
         to_status=RepairCall.Status.RESOLVED,
         by=user,
@@ -268,7 +282,7 @@ def repair_call_cancel(*, user, call_id: int, reason: str, expected_version: int
     if not reason.strip():
         raise ApplicationError(_("Give the reason for cancelling."), field="reason")
     call.cancel_reason = reason.strip()
-    apply_transition(
+    _transition_call(
         instance=call, to_status=RepairCall.Status.CANCELLED, by=user, note=call.cancel_reason, fields=["cancel_reason"]
     )
     return call
@@ -286,7 +300,7 @@ def repair_call_close(*, user, call_id: int, note: str = "", expected_version: i
                 _("The customer's product is still in our hands; the call closes when it is returned.")
             )
     call.closed_at = timezone.now()
-    apply_transition(
+    _transition_call(
         instance=call, to_status=RepairCall.Status.CLOSED, by=user, note=note.strip(), fields=["closed_at"]
     )
     return call

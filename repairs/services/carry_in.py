@@ -17,7 +17,7 @@ from servicedesk.workflow import apply_transition, lock_for_update, record_statu
 
 from ..models import RegisterEntry, RepairCall, RepairCard, RepairCardDelay, ServiceVoucher
 from ..signatures import signature_png_checked
-from .calls import _require
+from .calls import _require, _transition_call
 
 
 def _check_card_worker(user, card: RepairCard) -> None:
@@ -76,7 +76,7 @@ def carry_in_open(
         )
 
     call.outcome = fault_found.strip()
-    apply_transition(
+    _transition_call(
         instance=call,
         to_status=RepairCall.Status.CARRIED_IN,
         by=user,
@@ -228,7 +228,7 @@ def register_entry_release(
     call = lock_for_update(RepairCall.objects.all(), pk=entry.call_id)
     if call.status == RepairCall.Status.CARRIED_IN:
         call.closed_at = now
-        apply_transition(
+        _transition_call(
             instance=call, to_status=RepairCall.Status.CLOSED, by=user, note=note, fields=["closed_at"], at=now
         )
     return entry

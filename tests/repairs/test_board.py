@@ -52,8 +52,8 @@ def _board_queries(client, **params):
 
 
 def test_the_board_runs_the_same_number_of_queries_for_1_and_50_rows(desk, dispatcher, technician):
-    _log_varied(dispatcher, technician, 1)
     desk.get(reverse("repairs:board"))  # warm the session and content-type caches
+    _log_varied(dispatcher, technician, 1)  # each change makes the next page a cache miss
     one, response = _board_queries(desk)
     assert len(rows(response)) == 1
     _log_varied(dispatcher, technician, 49, start=1)
@@ -64,8 +64,8 @@ def test_the_board_runs_the_same_number_of_queries_for_1_and_50_rows(desk, dispa
 
 def test_the_htmx_refresh_runs_the_same_number_of_queries_for_1_and_50_rows(desk, dispatcher, technician):
     headers = {"HX-Request": "true", "HX-Target": "board-table"}
-    _log_varied(dispatcher, technician, 1)
     desk.get(reverse("repairs:board"), headers=headers)
+    _log_varied(dispatcher, technician, 1)
     with CaptureQueriesContext(connection) as one:
         desk.get(reverse("repairs:board"), headers=headers)
     _log_varied(dispatcher, technician, 49, start=1)
@@ -75,9 +75,9 @@ def test_the_htmx_refresh_runs_the_same_number_of_queries_for_1_and_50_rows(desk
 
 
 def test_head_office_board_query_count_is_flat_too(client, dispatcher, technician, head_office_user):
-    _log_varied(dispatcher, technician, 1)
     client.force_login(head_office_user)
     client.get(reverse("repairs:board"))
+    _log_varied(dispatcher, technician, 1)
     one, _ = _board_queries(client)
     _log_varied(dispatcher, technician, 30, start=1)
     many, response = _board_queries(client)

@@ -1,0 +1,92 @@
+"""The dispatch board's rows, cached until a call of the unit changes.
+
+Every open board asks for its table every 30 seconds, and a unit's dispatchers all look
+at the same calls; between two changes to the unit's calls the rows are the same for all
+of them. So a page of rows (which calls, in which order, their columns: nothing that
+depends on the clock; remaining time is computed when the page is drawn) is kept in the
+cache under the unit's *board version*, a random token that every change to a call of the
+unit replaces, after its transaction commits (``board_changed``). A page read before a
+change is then never served after it: its key names the old token.
+
+- Head office sees every unit: its pages hang on a second token that every change replaces.
+- A token that is missing (evicted, never set) is replaced by a new one, never read as "no
+  change": an old page cannot come back.
+- Rows show a few columns of other tables (customer name, site address, zone, technician's
+  name); editing those does not change the token, so a page lives at most ``PAGE_SECONDS``.
+- The cache is Redis in production. If it is unreachable the board reads the database as
+  if there were no cache, and a failed token change is logged; pages cached before the
+  outage expire after ``PAGE_SECONDS``. After a failure this process leaves the cache alone
+  for ``PAUSE_SECONDS``: a hung Redis costs one request one socket timeout, not every
+  request (and a dispatcher's change two).
+"""
+
+import hashlib
+import logging
+import secrets
+import time
+from collections.abc import Callable
+
+from django.core.cache import cache
+
+log = logging.getLogger(__name__)
+
+PAGE_SECONDS = 60
+PAUSE_SECONDS = 30
+ALL_UNITS = "all"
+NAMESPACE = "board"  # the tests give each test its own
+_paused_until = 0.0
+
+
+def _available() -> bool:
+    return time.monotonic() >= _paused_until
+
+
+def _failed(what: str) -> None:
+    global _paused_until
+    _paused_until = time.monotonic() + PAUSE_SECONDS
+    log.warning("board cache unavailable (%s); reading the database for %s s", what, PAUSE_SECONDS, exc_info=True)
+
+
+def _token_key(scope) -> str:
+    return f"{NAMESPACE}-version:{scope}"
+
+
+def board_changed(*, unit_id: int) -> None:
+    """A call of ``unit_id`` changed: the unit's cached pages, and head office's, are stale.
+
+    Services call it twice: when they change a call, and again once the change is committed,
+    so a page read between the two (before the commit was visible) is not kept either.
+    """
+    if not _available():
+        return  # pages kept before the outage expire by themselves
+    try:
+        cache.set_many({_token_key(unit_id): secrets.token_hex(8), _token_key(ALL_UNITS): secrets.token_hex(8)}, None)
+    except Exception:
+        _failed(f"change of unit {unit_id}")
+
+
+def cached_rows(*, scope, params: tuple, compute: Callable[[], tuple]) -> tuple:
+    """``compute()``'s result for this scope and these parameters, from the cache while the scope is unchanged."""
+    if not _available():
+        return compute()
+    try:
+        token_key = _token_key(scope)
+        token = cache.get(token_key)
+        if token is None:
+            cache.add(token_key, secrets.token_hex(8), None)
+            token = cache.get(token_key)
+        if token is None:  # a cache that keeps nothing: never key a page on "no token"
+            return compute()
+        digest = hashlib.sha256(repr(params).encode()).hexdigest()[:32]
+        page_key = f"{NAMESPACE}-page:{scope}:{token}:{digest}"
+        page = cache.get(page_key)
+    except Exception:
+        _failed("reading a page")
+        return compute()
+    if page is None:
+        page = compute()
+        try:
+            cache.set(page_key, page, PAGE_SECONDS)
+        except Exception:
+            _failed("keeping a page")
+    return page

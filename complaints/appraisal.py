@@ -25,12 +25,14 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Avg, Count, F, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from repairs.models import RepairCall
+from servicedesk.db import reports_db
 from servicedesk.roles import Role
 
 from .models import CustomerOpinion, SurveyCard, TechnicianMonth
@@ -143,28 +145,34 @@ def _call_aggregates(*, now: dt.datetime) -> dict:
     }
 
 
-def _handled_calls(*, unit_id: int, start: dt.date, end: dt.date):
-    return RepairCall.objects.filter(
-        unit_id=unit_id, received_at__gte=_aware(start), received_at__lt=_aware(end), technician__isnull=False
-    ).exclude(status=RepairCall.Status.CANCELLED)
+def _handled_calls(*, unit_id: int, start: dt.date, end: dt.date, using: str):
+    return (
+        RepairCall.objects.using(using)
+        .filter(unit_id=unit_id, received_at__gte=_aware(start), received_at__lt=_aware(end), technician__isnull=False)
+        .exclude(status=RepairCall.Status.CANCELLED)
+    )
 
 
-def _cards(*, unit_id: int, start: dt.date, end: dt.date):
+def _cards(*, unit_id: int, start: dt.date, end: dt.date, using: str):
     # The card's day is its call's local day, so the calls' own range is repeated on the
     # joined side: both tables are then read through their (unit, day) indexes.
-    return SurveyCard.objects.filter(
-        unit_id=unit_id,
-        survey_day__gte=start,
-        survey_day__lt=end,
-        call__unit_id=unit_id,
-        call__received_at__gte=_aware(start),
-        call__received_at__lt=_aware(end),
-        call__technician__isnull=False,
-    ).exclude(call__status=RepairCall.Status.CANCELLED)
+    return (
+        SurveyCard.objects.using(using)
+        .filter(
+            unit_id=unit_id,
+            survey_day__gte=start,
+            survey_day__lt=end,
+            call__unit_id=unit_id,
+            call__received_at__gte=_aware(start),
+            call__received_at__lt=_aware(end),
+            call__technician__isnull=False,
+        )
+        .exclude(call__status=RepairCall.Status.CANCELLED)
+    )
 
 
-def _complaints(*, unit_id: int, start: dt.date, end: dt.date):
-    return CustomerOpinion.objects.filter(
+def _complaints(*, unit_id: int, start: dt.date, end: dt.date, using: str):
+    return CustomerOpinion.objects.using(using).filter(
         unit_id=unit_id,
         kind=CustomerOpinion.Kind.COMPLAINT,
         technician__isnull=False,
@@ -180,8 +188,14 @@ STORED_FIELDS = [
 ]
 
 
-def live_month_rows(*, unit_id: int, month: dt.date, now: dt.datetime) -> dict[int, AppraisalRow]:
-    """{technician_id: figures} computed from the calls, cards and complaints: three grouped queries."""
+def live_month_rows(
+    *, unit_id: int, month: dt.date, now: dt.datetime, using: str = DEFAULT_DB_ALIAS
+) -> dict[int, AppraisalRow]:
+    """{technician_id: figures} computed from the calls, cards and complaints: three grouped queries.
+
+    The month-end job records these figures, so by default they come from the primary; the page passes
+    the reports database.
+    """
     start = month_start(month)
     end = add_months(start, 1)
     rows: dict[int, AppraisalRow] = {}
@@ -190,21 +204,21 @@ def live_month_rows(*, unit_id: int, month: dt.date, now: dt.datetime) -> dict[i
         return rows.setdefault(technician_id, AppraisalRow(technician_id=technician_id))
 
     for values in (
-        _handled_calls(unit_id=unit_id, start=start, end=end)
+        _handled_calls(unit_id=unit_id, start=start, end=end, using=using)
         .values("technician_id")
         .order_by()
         .annotate(**_call_aggregates(now=now))
     ):
         row(values.pop("technician_id")).update_from(values)
     for values in (
-        _cards(unit_id=unit_id, start=start, end=end)
+        _cards(unit_id=unit_id, start=start, end=end, using=using)
         .values("call__technician_id")
         .order_by()
         .annotate(**_card_aggregates())
     ):
         row(values.pop("call__technician_id")).update_from(values)
     for values in (
-        _complaints(unit_id=unit_id, start=start, end=end)
+        _complaints(unit_id=unit_id, start=start, end=end, using=using)
         .values("technician_id")
         .order_by()
         .annotate(complaints=Count("id"))
@@ -221,23 +235,28 @@ def appraisal_for_month(*, unit_id: int, month: dt.date, now: dt.datetime | None
     """One row per technician of the unit (and anyone who handled its calls).
 
     A closed month that the month-end job has recorded is read from its stored
-    rows; the current month (or one not recorded yet) is computed live.
+    rows; the current month (or one not recorded yet) is computed live. A report:
+    it reads the reports database (servicedesk/db.py: the replica may lag a little).
     """
     now = now or timezone.now()
+    using = reports_db()
     rows: dict[int, AppraisalRow] = {}
     if _is_closed(month, now):
-        for values in TechnicianMonth.objects.filter(unit_id=unit_id, month=month_start(month)).values(
-            "technician_id", *STORED_FIELDS
+        for values in (
+            TechnicianMonth.objects.using(using)
+            .filter(unit_id=unit_id, month=month_start(month))
+            .values("technician_id", *STORED_FIELDS)
         ):
             technician_id = values.pop("technician_id")
             rows[technician_id] = AppraisalRow(technician_id=technician_id)
             rows[technician_id].update_from(values)
     if not rows:
-        rows = live_month_rows(unit_id=unit_id, month=month, now=now)
+        rows = live_month_rows(unit_id=unit_id, month=month, now=now, using=using)
 
     technicians = (
         get_user_model()
-        .objects.filter(Q(unit_id=unit_id, is_active=True, groups__name=Role.TECHNICIAN) | Q(pk__in=list(rows)))
+        .objects.using(using)
+        .filter(Q(unit_id=unit_id, is_active=True, groups__name=Role.TECHNICIAN) | Q(pk__in=list(rows)))
         .distinct()
         .only("pk", "username", "first_name", "last_name")
     )
@@ -246,7 +265,9 @@ def appraisal_for_month(*, unit_id: int, month: dt.date, now: dt.datetime | None
     # Clause 六: the month's approved penalty deductions, one grouped query (imported here: penalties builds on us).
     from penalties.selectors import deductions_by_person
 
-    for technician_id, total in deductions_by_person(unit_id=unit_id, month=month, person_ids=rows).items():
+    for technician_id, total in deductions_by_person(
+        unit_id=unit_id, month=month, person_ids=rows, using=using
+    ).items():
         rows[technician_id].penalties = total
     return list(rows.values())
 
@@ -295,8 +316,10 @@ def appraisal_trend(
     Recorded months come from the stored rows (one grouped query); the months
     not recorded (the current one, or all of them before the first month-end
     run) are computed live with one grouped query per table over their span.
+    A report: it reads the reports database (servicedesk/db.py).
     """
     now = now or timezone.now()
+    using = reports_db()
     end = add_months(month_start(month), 1)
     start = add_months(end, -months)
     by_month = {add_months(start, i): MonthFigures(month=add_months(start, i)) for i in range(months)}
@@ -313,7 +336,8 @@ def appraisal_trend(
         recorded.add(month_start(month))
         by_month[month_start(month)] = totals_of(month_rows, month=month)
     for values in (
-        TechnicianMonth.objects.filter(unit_id=unit_id, month__gte=start, month__lt=end)
+        TechnicianMonth.objects.using(using)
+        .filter(unit_id=unit_id, month__gte=start, month__lt=end)
         .values("month")
         .order_by()
         .annotate(**{name: Sum(name) for name in STORED_FIELDS})
@@ -334,21 +358,21 @@ def appraisal_trend(
                 by_month[day].update_from(values)
 
     apply(
-        _handled_calls(unit_id=unit_id, start=live_start, end=live_end)
+        _handled_calls(unit_id=unit_id, start=live_start, end=live_end, using=using)
         .annotate(month=TruncMonth("received_at", tzinfo=local))
         .values("month")
         .order_by()
         .annotate(**_call_aggregates(now=now))
     )
     apply(
-        _cards(unit_id=unit_id, start=live_start, end=live_end)
+        _cards(unit_id=unit_id, start=live_start, end=live_end, using=using)
         .annotate(month=TruncMonth("survey_day"))
         .values("month")
         .order_by()
         .annotate(**_card_aggregates())
     )
     apply(
-        _complaints(unit_id=unit_id, start=live_start, end=live_end)
+        _complaints(unit_id=unit_id, start=live_start, end=live_end, using=using)
         .annotate(month=TruncMonth("received_at", tzinfo=local))
         .values("month")
         .order_by()

@@ -5,6 +5,7 @@ A case is visible to its own unit, to the responsible department and to head off
 
 import datetime as dt
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import (
     Count,
     DurationField,
@@ -18,6 +19,7 @@ from django.db.models import (
 from django.http import Http404
 from django.utils import timezone
 
+from servicedesk.db import reports_db
 from servicedesk.models import StatusChange
 from servicedesk.roles import Role
 from servicedesk.scoping import scope_to_user
@@ -239,8 +241,8 @@ def opinion_detail(*, user, pk: int) -> CustomerOpinion:
 # --- Reports -----------------------------------------------------------------------------------------------------
 
 
-def _report_cases(*, user, since: dt.datetime | None, until: dt.datetime | None) -> QuerySet:
-    qs = scope_cases(ComplaintCase.objects.all(), user=user)
+def _report_cases(*, user, since: dt.datetime | None, until: dt.datetime | None, using: str) -> QuerySet:
+    qs = scope_cases(ComplaintCase.objects.using(using), user=user)
     if since is not None:
         qs = qs.filter(received_at__gte=since)
     if until is not None:
@@ -252,9 +254,11 @@ def case_report(*, user, now: dt.datetime, since=None, until=None) -> dict:
     """Cases by stage, by responsible department, by cause, overdue by unit; average time per stage.
 
     Each figure is one grouped query; the stage times come from the status history (the time from
-    entering a stage to the next change), averaged in the database.
+    entering a stage to the next change), averaged in the database. A report over a period: it reads the
+    reports database (servicedesk/db.py), which may lag the primary a little.
     """
-    cases = _report_cases(user=user, since=since, until=until)
+    using = reports_db()
+    cases = _report_cases(user=user, since=since, until=until, using=using)
     by_stage_counts = dict(cases.order_by().values_list("status").annotate(n=Count("id")))
     by_stage = [(S(value).label, by_stage_counts.get(value, 0)) for value in S.values]
     by_department = list(
@@ -279,20 +283,24 @@ def case_report(*, user, now: dt.datetime, since=None, until=None) -> dict:
         "by_department": [(row["responsible_unit__name"], row["n"]) for row in by_department],
         "by_cause": [(row["cause_category__name"], row["n"]) for row in by_cause],
         "overdue_by_unit": [(row["unit__name"], row["n"]) for row in overdue_by_unit],
-        "stage_times": stage_average_times(case_ids=cases.values("pk")),
+        "stage_times": stage_average_times(case_ids=cases.values("pk"), using=using),
         "total": sum(by_stage_counts.values()),
     }
 
 
-def stage_average_times(*, case_ids) -> list[tuple[str, dt.timedelta | None, int]]:
-    """[(stage label, average time spent in it, stays counted)] from StatusChange, aggregated in the database."""
+def stage_average_times(*, case_ids, using: str = DEFAULT_DB_ALIAS) -> list[tuple[str, dt.timedelta | None, int]]:
+    """[(stage label, average time spent in it, stays counted)] from StatusChange, aggregated in the database.
+
+    ``case_ids`` may be a queryset of the same database ``using``: it becomes a subquery.
+    """
     from django.contrib.contenttypes.models import ContentType
     from django.db.models import Avg
 
     content_type = ContentType.objects.get_for_model(ComplaintCase)
-    changes = StatusChange.objects.filter(content_type=content_type, object_id__in=case_ids)
+    changes = StatusChange.objects.using(using).filter(content_type=content_type, object_id__in=case_ids)
     next_change_at = (
-        StatusChange.objects.filter(
+        StatusChange.objects.using(using)
+        .filter(
             content_type=content_type, object_id=OuterRef("object_id"), at__gte=OuterRef("at"), id__gt=OuterRef("id")
         )
         .order_by("at", "id")

@@ -174,6 +174,8 @@ class CriteriaVersionAdmin(admin.ModelAdmin):
             except ApplicationError as exc:
                 self.message_user(request, exc.message, messages.ERROR)
             else:
+                # The admin logs its forms, not its actions: this addition goes in the admin log by hand.
+                self.log_addition(request, created, [{"added": {}}])
                 self.message_user(
                     request,
                     _("New version in force from %(date)s: edit its rows before then.")

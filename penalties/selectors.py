@@ -5,11 +5,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.paginator import Page, Paginator
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Sum
 from django.http import Http404
 from django.utils import timezone
 
 from complaints.models import ComplaintCase
+from servicedesk.db import reports_db
 from servicedesk.scoping import scope_to_user
 
 from .arithmetic import to_fen
@@ -147,10 +149,11 @@ def ledger(*, user, month: dt.date, party: str) -> list[LedgerRow]:
     """Approved deductions of the month (by approval time), per person or per department: one grouped query.
 
     Corrections count in the month they are approved: their reversal lines are negative, so a
-    person's month is what payroll deducts (or gives back) that month.
+    person's month is what payroll deducts (or gives back) that month. A report: it reads the reports
+    database (servicedesk/db.py), which may lag the primary a little.
     """
     start, end = month_bounds(month)
-    lines = scope_to_user(PenaltyLine.objects.all(), user=user, unit_field="ruling__unit").filter(
+    lines = scope_to_user(PenaltyLine.objects.using(reports_db()), user=user, unit_field="ruling__unit").filter(
         ruling__status=PenaltyRuling.Status.APPROVED, ruling__approved_at__gte=start, ruling__approved_at__lt=end
     )
     if party == "department":
@@ -192,11 +195,15 @@ def ledger(*, user, month: dt.date, party: str) -> list[LedgerRow]:
     return sorted(rows, key=lambda r: (r.unit, r.name))
 
 
-def deductions_by_person(*, unit_id: int, month: dt.date, person_ids) -> dict[int, Decimal]:
-    """{person: approved deductions of the month} from the unit's rulings: one grouped query (the appraisal)."""
+def deductions_by_person(
+    *, unit_id: int, month: dt.date, person_ids, using: str = DEFAULT_DB_ALIAS
+) -> dict[int, Decimal]:
+    """{person: approved deductions of the month} from the unit's rulings: one grouped query (the appraisal,
+    which passes the database it reads)."""
     start, end = month_bounds(month)
     grouped = (
-        PenaltyLine.objects.filter(
+        PenaltyLine.objects.using(using)
+        .filter(
             person_id__in=list(person_ids),
             ruling__unit_id=unit_id,
             ruling__status=PenaltyRuling.Status.APPROVED,

@@ -1,5 +1,6 @@
 """The test run: the real settings, with the environment a test needs filled in first."""
 
+import copy
 import os
 import tempfile
 
@@ -10,7 +11,7 @@ os.environ.setdefault("DJANGO_LANGUAGE_CODE", "en")
 os.environ.setdefault("SERVICEDESK_VAR_DIR", tempfile.mkdtemp(prefix="servicedesk-test-"))
 
 from .settings import *  # noqa: F403
-from .settings import REDIS_URL, STORAGES
+from .settings import DATABASES, REDIS_URL, STORAGES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -19,3 +20,8 @@ if not REDIS_URL:
     CELERY_BROKER_URL = "memory://"
 # django-axes needs a request on every authenticate(); the brute-force tests switch it on.
 AXES_ENABLED = False
+
+# The reports replica, always, so every report test reads through it: a test mirror reads the test database
+# itself (never a configured DATABASE_REPLICA_URL), and tests/conftest.py lets it see the test's own
+# uncommitted rows. tests/servicedesk/test_db.py checks which pages read it.
+DATABASES = {**DATABASES, "replica": {**copy.deepcopy(DATABASES["default"]), "TEST": {"MIRROR": "default"}}}

@@ -1,8 +1,9 @@
 from django.contrib.auth.decorators import login_not_required
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
+from .db import REPLICA_DB_ALIAS, replica_configured
 from .roles import Role
 
 
@@ -24,15 +25,22 @@ def healthz(request):
 
 @login_not_required
 def readyz(request):
-    """Readiness: the database and the broker answer; 503 takes this machine out of the pool."""
-    checks = {"database": _check_database(), "broker": _check_broker()}
+    """Readiness: the database and the broker answer; 503 takes this machine out of the pool.
+
+    The reports replica, when there is one, is checked and shown too, but does not decide readiness: it is
+    the same replica for every web machine, so taking them all out of the pool would turn a reports outage
+    into a whole outage, and the reports fall back to the primary meanwhile (servicedesk/db.py).
+    """
+    checks = {"database": _check_database(DEFAULT_DB_ALIAS), "broker": _check_broker()}
     ready = all(value == "ok" for value in checks.values())
+    if replica_configured():
+        checks["replica"] = _check_database(REPLICA_DB_ALIAS)
     return JsonResponse({"ready": ready, **checks}, status=200 if ready else 503)
 
 
-def _check_database() -> str:
+def _check_database(alias: str) -> str:
     try:
-        with connection.cursor() as cursor:
+        with connections[alias].cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception as exc:

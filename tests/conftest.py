@@ -2,7 +2,9 @@ import os
 import uuid
 
 import pytest
+from django.db import DEFAULT_DB_ALIAS
 
+from servicedesk.db import REPLICA_DB_ALIAS
 from servicedesk.roles import Role
 
 from .factories import OrgUnitFactory, UserFactory
@@ -14,19 +16,25 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 def pytest_collection_modifyitems(config, items):
     """In CI (SERVICEDESK_REQUIRE_ALL=1) a test that would skip fails instead: nothing is quietly left out."""
-    _restore_migrated_data_after_transactional_tests(items)
+    _database_markers(items)
     if os.environ.get("SERVICEDESK_REQUIRE_ALL") != "1":
         return
     config.pluginmanager.register(_NoSkips(), "servicedesk-no-skips")
 
 
-def _restore_migrated_data_after_transactional_tests(items):
-    """Every transactional test (transaction=True, transactional_db, live_server) gets serialized_rollback.
+def _database_markers(items):
+    """Every transactional test restores migrated data and may read the reports replica.
 
-    Such a test empties every table when it ends. Rows made by migrations (zones, groups and their
-    permissions) are restored only for tests with serialized_rollback, and one test without it among
-    tests with it breaks the restore for all that follow (its flush re-creates the groups under new ids).
-    So all of them restore, whether or not the test says so.
+    Transactional tests (transaction=True, transactional_db, live_server) get serialized_rollback. Such a
+    test empties every table when it ends. Rows made by migrations (zones, groups and their permissions) are
+    restored only for tests with serialized_rollback, and one test without it among tests with it breaks the
+    restore for all that follow (its flush re-creates the groups under new ids). So all of them restore,
+    whether or not the test says so.
+
+    The reports read the ``replica`` alias (servicedesk/db.py), a mirror of the test database in the test
+    settings. A transactional test lists it, and it reads the committed rows through its own session. Other
+    tests do not list it (Django would open a transaction of its own on it, which could not see the test's
+    rows): for them, ``_replica_reads_the_tests_own_rows`` below lends it the default alias's session.
     """
     positional = ("transaction", "reset_sequences", "databases", "serialized_rollback", "available_apps")
     for item in items:
@@ -34,9 +42,12 @@ def _restore_migrated_data_after_transactional_tests(items):
         kwargs = {**dict(zip(positional, marker.args, strict=False)), **marker.kwargs} if marker else {}
         names = item.fixturenames
         transactional = kwargs.get("transaction") or "transactional_db" in names or "live_server" in names
-        if transactional and not kwargs.get("serialized_rollback"):
-            kwargs.update(transaction=True, serialized_rollback=True)
-            item.add_marker(pytest.mark.django_db(**kwargs), append=False)
+        if not transactional:
+            continue
+        kwargs.update(transaction=True, serialized_rollback=True)
+        if kwargs.get("databases") != "__all__":
+            kwargs["databases"] = sorted({*(kwargs.get("databases") or [DEFAULT_DB_ALIAS]), REPLICA_DB_ALIAS})
+        item.add_marker(pytest.mark.django_db(**kwargs), append=False)
 
 
 @pytest.fixture(scope="session")
@@ -46,14 +57,57 @@ def django_db_setup(django_db_setup):
     While Playwright's sync API runs, an event loop counts as running in the test thread, and Django
     hands the thread a different connection object (one per async context). serialized_rollback reads
     the contents from the connection object, so without this a browser test would not restore them.
+
+    The replica alias reads the test database in every run (Django points a mirror there only when a test
+    lists it), and its session is closed at the end: an open one would stop the test database being dropped.
     """
     from django.db import connections
 
-    connection = connections["default"]
+    connection = connections[DEFAULT_DB_ALIAS]
     contents = getattr(connection, "_test_serialized_contents", None)
     if contents is not None:
         type(connection)._test_serialized_contents = contents
+    connections[REPLICA_DB_ALIAS].creation.set_as_test_mirror(connection.settings_dict)
     yield
+    connections[REPLICA_DB_ALIAS].close()
+
+
+@pytest.fixture(autouse=True)
+def _replica_reads_the_tests_own_rows(request):
+    """Inside a test's transaction, the replica alias reads through the default alias's session.
+
+    A test (pytest-django's ``db``) runs in a transaction that is rolled back at its end, so its rows are
+    never committed and another session, such as the replica alias's own, would not see them. So for the
+    test, the replica alias's connection object uses the default's database session: it keeps its own
+    alias and query log (tests/servicedesk/test_db.py counts the queries on each); it is let through
+    Django's guard on aliases a test does not list for queries only (opening a session of its own stays
+    refused), and closing it only lets go of the session. A transactional test commits its rows and lists
+    the replica: it reads them through a session of its own, a real second connection as in production.
+    """
+    if request.node.get_closest_marker("django_db") is None and "db" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("db")
+    from django.db import connections
+
+    default, replica = connections[DEFAULT_DB_ALIAS], connections[REPLICA_DB_ALIAS]
+    # Django's guard on an alias the test does not list: the wrapped method is its ``wrapped``.
+    guards = {name: getattr(replica, name) for name in ("cursor", "chunked_cursor")}
+    if not default.in_atomic_block or not all(hasattr(guard, "wrapped") for guard in guards.values()):
+        yield
+        return
+    own_session = replica.connection
+    replica.connection = default.connection
+    replica._close = lambda: None  # the session is the default's to close
+    for name, guard in guards.items():
+        setattr(replica, name, guard.wrapped)
+    try:
+        yield
+    finally:
+        for name, guard in guards.items():
+            setattr(replica, name, guard)
+        del replica._close
+        replica.connection = own_session
 
 
 class _NoSkips:

@@ -4,6 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -141,6 +142,9 @@ def test_the_admin_keeps_the_table_with_versions_and_audits_it(admin_user):
     assert response.status_code == 302
     new = CriteriaVersion.objects.exclude(pk=current.pk).get()
     assert new.rows.count() == 1
+    # The admin log has the copy (an action, which the admin does not log by itself) and, below, the edit.
+    logged = LogEntry.objects.filter(content_type__model="criteriaversion", object_id=str(new.pk))
+    assert list(logged.values_list("action_flag", "user_id")) == [(ADDITION, admin_user.pk)]
     row = new.rows.get()
     minor = PenaltyKind.objects.get(code="minor_demerit")
     form = {
@@ -171,6 +175,8 @@ def test_the_admin_keeps_the_table_with_versions_and_audits_it(admin_user):
     response = client.post(reverse("admin:penalties_criteriaversion_change", args=[new.pk]), form)
     assert response.status_code == 302, response.content.decode()[:3000]
     assert new.rows.count() == 2
+    edit = logged.get(action_flag=CHANGE)
+    assert edit.user_id == admin_user.pk and "criteria row" in edit.get_change_message().lower()
     actions = set(AuditEntry.objects.filter(entity__startswith="criteria").values_list("action", flat=True))
     assert {"criteria_version_create", "criteria_row_change", "criteria_row_add"} <= actions
     # A minor demerit below 800 is a form error, not a 500, and nothing is saved.

@@ -2,7 +2,8 @@
 
 - Every status change is a StatusChange row: read-only in the admin, and the database refuses UPDATE and
   DELETE (servicedesk migration 0003), while ``flush`` still empties a test database on both databases.
-- Every admin edit of a rule table leaves a LogEntry with its change message; LogEntry is not editable.
+- Every admin edit of a rule table leaves a LogEntry with its change message; LogEntry is not editable in the
+  admin, and the database refuses UPDATE and DELETE of it too (servicedesk migration 0004).
 - Money changed outside the admin leaves a record (a draft voucher's amounts: a StatusChange note).
 """
 
@@ -11,8 +12,8 @@ from decimal import Decimal
 
 import pytest
 from django.contrib import admin
-from django.contrib.admin.models import CHANGE, LogEntry
-from django.db import DatabaseError, transaction
+from django.contrib.admin.models import CHANGE, DELETION, LogEntry
+from django.db import DatabaseError, connection, transaction
 from django.test import RequestFactory
 from django.urls import reverse
 
@@ -142,6 +143,81 @@ def test_the_admin_log_cannot_be_edited_in_the_admin(db):
 
         with pytest.raises(NoReverseMatch):
             reverse("admin:admin_logentry_changelist")
+
+
+def test_the_database_refuses_to_change_or_delete_the_admin_log(world, db):
+    administrator = world.users[("HO", Role.ADMINISTRATOR)]
+    [entry] = LogEntry.objects.log_actions(
+        user_id=administrator.pk, queryset=[world.unit_a], action_flag=CHANGE, change_message="Changed the name."
+    )
+    other = UserFactory(username="someone-else")
+    before = (entry.user_id, entry.change_message, entry.object_repr, entry.action_time)
+    _refused(lambda: LogEntry.objects.filter(pk=entry.pk).update(change_message="nothing happened"))
+    _refused(lambda: LogEntry.objects.filter(pk=entry.pk).update(user=other))
+    _refused(lambda: LogEntry.objects.filter(pk=entry.pk).delete())
+    _refused(lambda: LogEntry.objects.all().delete())
+    entry.object_repr = "something else"
+    _refused(lambda: entry.save())
+    _refused(lambda: entry.delete())
+
+    def raw(sql):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [entry.pk])
+
+    _refused(lambda: raw("UPDATE django_admin_log SET change_message = 'x' WHERE id = %s"))
+    _refused(lambda: raw("UPDATE django_admin_log SET action_time = action_time WHERE id = %s"))
+    _refused(lambda: raw("DELETE FROM django_admin_log WHERE id = %s"))
+    fresh = LogEntry.objects.get(pk=entry.pk)
+    assert (fresh.user_id, fresh.change_message, fresh.object_repr, fresh.action_time) == before
+    # Appending is what the admin does, and still works.
+    LogEntry.objects.log_actions(user_id=other.pk, queryset=[world.unit_b], action_flag=CHANGE, change_message="y")
+    assert LogEntry.objects.filter(user=other).count() == 1
+
+
+def test_the_database_refuses_to_delete_a_user_named_in_the_admin_log(world, db):
+    """Deleting the user would delete their log entries (CASCADE): refused, so they are deactivated instead."""
+    administrator = world.users[("HO", Role.ADMINISTRATOR)]
+    LogEntry.objects.log_actions(
+        user_id=administrator.pk, queryset=[world.unit_a], action_flag=CHANGE, change_message="x"
+    )
+    _refused(lambda: administrator.delete())
+    administrator.is_active = False
+    administrator.save(update_fields=["is_active"])
+    assert LogEntry.objects.filter(user=administrator).exists()
+
+
+def test_removing_a_stale_content_type_cannot_blank_the_admin_log(world, db):
+    """LogEntry.content_type is SET_NULL, an UPDATE of the log: remove_stale_contenttypes stops rather than blank it."""
+    from django.contrib.contenttypes.models import ContentType
+
+    dropped = ContentType.objects.create(app_label="servicedesk", model="droppedmodel")
+    entry = LogEntry.objects.create(
+        user=world.users[("HO", Role.ADMINISTRATOR)],
+        content_type=dropped,
+        object_id="1",
+        object_repr="a row of a model since dropped",
+        action_flag=DELETION,
+    )
+    _refused(lambda: dropped.delete())
+    assert LogEntry.objects.get(pk=entry.pk).content_type_id == dropped.pk
+
+
+def test_the_admin_deletes_a_user_who_never_used_it_and_logs_that(db):
+    superuser = UserFactory(username="root", is_staff=True, is_superuser=True)
+    newcomer = UserFactory(username="mistyped-account")
+    from django.test import Client
+
+    client = Client()
+    client.force_login(superuser)
+    response = client.post(reverse("admin:servicedesk_user_delete", args=[newcomer.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not type(newcomer).objects.filter(pk=newcomer.pk).exists()
+    entry = LogEntry.objects.get(object_id=str(newcomer.pk), content_type__model="user")
+    assert (entry.user_id, entry.action_flag) == (superuser.pk, DELETION)
+    # Nobody deletes themselves: the admin would log the deletion under the name it deletes.
+    own = reverse("admin:servicedesk_user_delete", args=[superuser.pk])
+    assert client.post(own, {"post": "yes"}).status_code == 403
+    assert type(superuser).objects.filter(pk=superuser.pk).exists()
 
 
 def test_deleting_a_user_cannot_take_their_admin_log_with_them(world, db):

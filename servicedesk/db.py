@@ -1,0 +1,49 @@
+"""Which database a read goes to: the period reports may read the replica, everything else reads the primary.
+
+A streaming replica lags the primary by a little (usually well under a second, more under heavy write load or
+after a network hiccup). That is harmless for a report over a closed period (a month's appraisal, the penalty
+ledger, the complaint case statistics): nobody reads a report to see the change they made a moment ago, and
+the heavy grouped queries are better kept off the primary. It is not harmless for a form, a workflow page or a
+reconciliation: they read what the user has just written, lock rows and check state before changing it, so
+they always read the primary (``default``). Hence no database router: each report selector asks for
+``reports_db()`` explicitly, and whatever does not ask reads the primary.
+
+Read from the replica (each through ``reports_db()``):
+
+- complaints: the monthly technician appraisal, its trend and its CSV/Excel/PDF exports (``complaints.appraisal``);
+  the complaint case reports and their exports (``complaints.case_selectors.case_report``);
+- penalties: the monthly ledger and its exports (``penalties.selectors.ledger``).
+
+Deliberately not: the carry-in register (the products in our hands *now*, checked right after booking one in
+or releasing it), the penalty audit trail (read to see that one's own change was recorded), the fee
+reconciliation (confirmed from what it shows), and every list that leads to an action.
+"""
+
+import logging
+
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+
+REPLICA_DB_ALIAS = "replica"
+
+logger = logging.getLogger(__name__)
+
+
+def replica_configured() -> bool:
+    return REPLICA_DB_ALIAS in connections
+
+
+def reports_db() -> str:
+    """The alias a report reads: the replica when there is one and it answers, else the primary.
+
+    A replica that is down must not take the reports down with it: they fall back to the primary (slower for
+    everyone while it lasts, and logged, so it gets noticed) rather than fail. ``/readyz`` reports it too.
+    """
+    if not replica_configured():
+        return DEFAULT_DB_ALIAS
+    try:
+        # Connects if needed; with CONN_HEALTH_CHECKS an open connection is checked once per request.
+        connections[REPLICA_DB_ALIAS].ensure_connection()
+    except DatabaseError as exc:
+        logger.warning("The reports replica is unavailable (%s); reports read the primary.", type(exc).__name__)
+        return DEFAULT_DB_ALIAS
+    return REPLICA_DB_ALIAS

@@ -4,14 +4,17 @@ import datetime as dt
 import threading
 
 import pytest
+from django.core import mail
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from complaints.models import ComplaintCase, ReminderSlip
+from complaints.notices import REMINDER
 from complaints.services import improvement_action_propose, reminder_slips_issue
 from complaints.services.reminders import overdue_cases_query
 from servicedesk.models import Notification
+from servicedesk.notifications import absolute_url, notifications_deliver_pending
 from tests.conftest import is_postgres
 
 
@@ -67,6 +70,19 @@ def test_the_slip_notifies_the_stages_owner_once(late_case, supervisor):
     reminder_slips_issue(now=now + dt.timedelta(minutes=1))
     notices = Notification.objects.filter(dedupe_key__startswith="complaints.reminder:")
     assert [n.recipient for n in notices] == [supervisor]
+
+
+def test_the_reminder_is_rendered_when_delivered(late_case, supervisor):
+    reminder_slips_issue(now=timezone.now())
+    slip = ReminderSlip.objects.get()
+    notice = Notification.objects.get(dedupe_key__startswith="complaints.reminder:")
+    assert (notice.kind, notice.object_id, notice.subject) == (REMINDER, slip.pk, "")
+    notifications_deliver_pending()
+    [email] = [m for m in mail.outbox if m.to == [supervisor.email]]
+    assert email.subject == f"Reminder: complaint case {late_case.number} is overdue"
+    due = timezone.localtime(slip.due_at).strftime("%Y-%m-%d %H:%M")
+    url = absolute_url(reverse("complaints:case_detail", kwargs={"pk": late_case.pk}))
+    assert email.body == f"The stage “{slip.get_stage_display()}” was due on {due}. {url}"
 
 
 def test_the_check_reads_with_one_query_per_batch(late_case, flow, django_assert_max_num_queries):

@@ -1,6 +1,7 @@
 """Benchmark of the dispatch capability (issue 2): seed a million calls, then measure.
 
     .venv/bin/python bench/dispatch.py --calls 1000000
+    .venv/bin/python bench/dispatch.py --reuse --only overdue
 
 1. Resets the PostgreSQL database named by ``BENCH_DATABASE_URL`` (default
    ``postgres://postgres@127.0.0.1:5432/sd_bench``; only a database whose name
@@ -15,6 +16,10 @@
 4. The overdue check (``repair_calls_mark_overdue``) with nothing new, with
    1,000 newly overdue and catching up 50,000; EXPLAIN shows which indexes the
    board and the check use, and the run fails if either scans the calls table.
+   After each run of 1,000 newly overdue, the delivery sweep sends their notices
+   (rendered then, with Django's locmem e-mail backend); rendering 1,000 alone is
+   timed too. ``--only overdue`` measures this part only (no gunicorn), and
+   prints the load average with it.
 
 Traffic goes to 127.0.0.1 only; every loop is bounded and the whole run stops
 itself after ``--time-limit`` seconds; gunicorn is always stopped.
@@ -94,6 +99,8 @@ def configure_environment(args) -> dict:
         "DJANGO_STATIC_ROOT": str(OUT / "static"),
         "DJANGO_LOG_LEVEL": "WARNING",
         "SERVICEDESK_BASE_URL": f"http://{HOST}",
+        # The delivery sweep is measured without a mail server.
+        "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
     }
     os.environ.update(env)
     return {"dbname": dbname, "url": url}
@@ -294,6 +301,15 @@ def board_paths(dispatchers) -> tuple[list[str], list[str], list[int]]:
     return firsts, lasts, open_counts
 
 
+def capture_queries():
+    """CaptureQueriesContext on an emptied log: once Django's log holds its 9,000 queries, it captures none."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    connection.queries_log.clear()
+    return CaptureQueriesContext(connection)
+
+
 def explain(sql: str, params=None, *, analyze: bool = True) -> str:
     """The plan of one statement; with ANALYZE inside a transaction that is rolled back."""
     from django.db import connection, transaction
@@ -313,16 +329,14 @@ def scans_calls_table(plan: str) -> bool:
 
 def board_in_process(dispatcher, paths: dict[str, str], head_office) -> dict:
     """Queries per request and the board query's plan, through the real view in-process."""
-    from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     client = Client(SERVER_NAME=HOST)
     client.force_login(dispatcher)
     result = {}
     for name, path in paths.items():
         client.get(path)  # warm
-        with CaptureQueriesContext(connection) as ctx:
+        with capture_queries() as ctx:
             response = client.get(path)
         assert response.status_code == 200, response.status_code
         board_sql = [q["sql"] for q in ctx.captured_queries if "repairs_repaircall" in q["sql"]]
@@ -342,7 +356,7 @@ def board_in_process(dispatcher, paths: dict[str, str], head_office) -> dict:
         started = time.perf_counter()
         client.get("/calls/")
         times.append((time.perf_counter() - started) * 1000)
-    with CaptureQueriesContext(connection) as ctx:
+    with capture_queries() as ctx:
         client.get("/calls/")
     board_sql = [q["sql"] for q in ctx.captured_queries if "repairs_repaircall" in q["sql"]]
     plan = explain(board_sql[0]) if board_sql else ""
@@ -425,7 +439,6 @@ def log_call_http(session: Session, dispatcher, n: int) -> dict:
 
 def overdue_measurements(*, empty_runs: int, newly: int, newly_rounds: int, catch_up: int) -> dict:
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
     from repairs.models import RepairCall
@@ -436,7 +449,18 @@ def overdue_measurements(*, empty_runs: int, newly: int, newly_rounds: int, catc
         marked = repair_calls_mark_overdue(now=now)
         return marked, (time.perf_counter() - started) * 1000
 
-    result = {}
+    from django.core import mail
+
+    def timed_delivery():
+        from servicedesk.notifications import notifications_deliver_pending
+
+        with capture_queries() as ctx:
+            started = time.perf_counter()
+            sent = notifications_deliver_pending()
+            ms = (time.perf_counter() - started) * 1000
+        return sent, ms, len(ctx.captured_queries)
+
+    result = {"load_before": os.getloadavg(), "unmarked_ahead_of_the_clock": unmark_calls_ahead_of_the_clock()}
     # What came due between the seed and now: the every-minute check would have caught it already.
     result["since_seed"] = dict(zip(("marked", "ms"), timed(timezone.now()), strict=True))
 
@@ -447,22 +471,42 @@ def overdue_measurements(*, empty_runs: int, newly: int, newly_rounds: int, catc
         times.append(ms)
     result["empty"] = {**summary(times), "marked": marked_total}
 
-    # N newly overdue: run the check at the moment the next N waiting calls have come due.
+    # What earlier runs left pending is not this run's delivery: mark it sent (the bench database only).
+    from servicedesk.models import Notification
+
+    result["left_pending_by_earlier_runs"] = Notification.objects.filter(sent_at__isnull=True).update(
+        sent_at=timezone.now()
+    )
+
+    # N newly overdue: run the check at the moment the next N waiting calls have come due, then deliver
+    # its notices (Django's locmem e-mail backend, set in configure_environment).
     awaiting = RepairCall.objects.filter(status__in=RepairCall.AWAITING_ARRIVAL, overdue_marked_at__isnull=True)
-    rounds = []
+    rounds, deliveries = [], []
     for _ in range(newly_rounds):
         due = list(awaiting.order_by("attend_by").values_list("attend_by", flat=True)[newly - 1 : newly])
         if not due:
             break
         marked, ms = timed(due[0] + dt.timedelta(microseconds=1))
         rounds.append((marked, ms))
-    result["newly"] = {**summary([ms for _m, ms in rounds]), "marked_per_run": [m for m, _ms in rounds]}
+        deliveries.append(timed_delivery())
+        mail.outbox = []
+    result["newly"] = {
+        **summary([ms for _m, ms in rounds]),
+        "runs_ms": [round(ms, 1) for _m, ms in rounds],
+        "marked_per_run": [m for m, _ms in rounds],
+    }
+    result["delivery"] = {
+        **summary([ms for _s, ms, _q in deliveries]),
+        "sent_per_run": [s for s, _ms, _q in deliveries],
+        "queries_per_run": [q for _s, _ms, q in deliveries],
+        "render": rendering_alone(newly),
+    }
 
     # The plans of the check's statements, from one more round of N.
     due = list(awaiting.order_by("attend_by").values_list("attend_by", flat=True)[newly - 1 : newly])
     plans = []
     if due:
-        with CaptureQueriesContext(connection) as ctx:
+        with capture_queries() as ctx:
             repair_calls_mark_overdue(now=due[0] + dt.timedelta(microseconds=1))
         for query in ctx.captured_queries:
             sql = query["sql"]
@@ -471,6 +515,7 @@ def overdue_measurements(*, empty_runs: int, newly: int, newly_rounds: int, catc
                 plan = explain(sql, analyze=is_select)
                 plans.append({"sql": sql[:160] + ("…" if len(sql) > 160 else ""), "plan": plan})
     result["plans"] = plans
+    result["newly"]["queries"] = len(ctx.captured_queries) if due else None
     result["seq_scan_on_calls"] = any(scans_calls_table(p["plan"]) for p in plans)
     result["uses_call_overdue_due_idx"] = any("call_overdue_due_idx" in p["plan"] for p in plans)
 
@@ -498,67 +543,58 @@ def overdue_measurements(*, empty_runs: int, newly: int, newly_rounds: int, catc
     result["catch_up"] = {"unmarked": len(ids), "marked": marked, "ms": round(ms, 1)}
     marked, ms = timed(timezone.now())
     result["after_catch_up"] = {"marked": marked, "ms": round(ms, 2)}
+    result["load_after"] = os.getloadavg()
     return result
 
 
-# --- main -----------------------------------------------------------------------------------------
+def unmark_calls_ahead_of_the_clock() -> int:
+    """Undo what earlier runs marked by running the check at future moments, so every ``--reuse`` run has calls to mark.
+
+    Calls not yet due by the real clock cannot have been marked by a real check; their notices go too.
+    """
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            WITH ahead AS (
+                UPDATE repairs_repaircall SET overdue_marked_at = NULL
+                WHERE status IN ('logged', 'dispatched') AND overdue_marked_at IS NOT NULL AND attend_by >= now()
+                RETURNING id
+            ), gone AS (
+                DELETE FROM servicedesk_notification
+                WHERE dedupe_key LIKE 'repair-call-overdue:%%'
+                  AND split_part(dedupe_key, ':', 2)::bigint IN (SELECT id FROM ahead)
+            )
+            SELECT count(*) FROM ahead
+            """
+        )
+        (count,) = cur.fetchone()
+        cur.execute("VACUUM ANALYZE repairs_repaircall")
+    return count
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Benchmark of the dispatch board, call logging and the overdue check.")
-    parser.add_argument("--calls", type=int, default=1_000_000)
-    parser.add_argument("--open", type=int, default=100_000, help="open calls among them")
-    parser.add_argument("--units", type=int, default=20)
-    parser.add_argument("--users", type=int, default=4, help="concurrent dispatchers on the board")
-    parser.add_argument("--requests", type=int, default=100, help="board requests per user and page")
-    parser.add_argument("--log-calls", type=int, default=100, help="calls logged per method")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (2-4 on this machine)")
-    parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
-    parser.add_argument("--time-limit", type=int, default=900, help="stop the whole run after this many seconds")
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sd_bench"),
-    )
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3"))
-    args = parser.parse_args(argv)
+def rendering_alone(count: int, rounds: int = 5) -> dict:
+    """Rendering the last ``count`` overdue notices again in memory, as the delivery sweep does (nothing saved)."""
 
-    def on_alarm(signum, frame):
-        raise TimeLimit(f"stopped after {args.time_limit} s (--time-limit)")
+    from servicedesk.models import Notification
+    from servicedesk.notifications import notices_render
 
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(args.time_limit)
-    OUT.mkdir(parents=True, exist_ok=True)
-    db = configure_environment(args)
-    results: dict = {"args": vars(args) | {"database_url": args.database_url}}
-    started = time.perf_counter()
+    notices = list(Notification.objects.filter(kind="repairs.call_overdue").order_by("-pk")[:count])
+    times = []
+    for _ in range(rounds):
+        for notice in notices:  # as they were before they were sent
+            notice.subject = notice.body = ""
+        with capture_queries() as ctx:
+            started = time.perf_counter()
+            notices_render(notices=notices)
+            times.append((time.perf_counter() - started) * 1000)
+    return {**summary(times), "notices": len(notices), "queries": len(ctx.captured_queries)}
 
-    if not args.reuse:
-        log(f"resetting database {db['dbname']} …")
-        reset_database(db)
-    manage("migrate", "-v0")
-    manage("collectstatic", "--noinput", "-v0")
 
-    import django
-
-    django.setup()
+def measure_board_and_logging(args, results: dict) -> None:
     import seed_calls
     from django.contrib.auth import get_user_model
-
-    from repairs.models import RepairCall
-
-    if not args.reuse:
-        results["seed"] = seed_calls.seed(calls=args.calls, open_calls=args.open, units=args.units, log=log)
-        results["seed"]["now"] = results["seed"]["now"].isoformat()
-    elif not RepairCall.objects.exists():
-        raise SystemExit("--reuse: the database has no calls; run without --reuse first")
-    results["consistency"] = seed_calls.check_consistency()
-    log(f"consistency checks (violations): {results['consistency']}")
-    if any(results["consistency"].values()):
-        raise SystemExit("the seeded calls break the model's rules")
-    results["volume"] = {
-        "calls": RepairCall.objects.count(),
-        "open": RepairCall.objects.filter(status__in=RepairCall.OPEN).count(),
-    }
 
     User = get_user_model()
     dispatchers = list(
@@ -606,6 +642,74 @@ def main(argv=None) -> int:
     results["log_call_service"] = log_call_service(dispatchers[1], args.log_calls)
     log(f"log a call through the service in-process: {results['log_call_service']}")
 
+
+# --- main -----------------------------------------------------------------------------------------
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Benchmark of the dispatch board, call logging and the overdue check.")
+    parser.add_argument("--calls", type=int, default=1_000_000)
+    parser.add_argument("--open", type=int, default=100_000, help="open calls among them")
+    parser.add_argument("--units", type=int, default=20)
+    parser.add_argument("--users", type=int, default=4, help="concurrent dispatchers on the board")
+    parser.add_argument("--requests", type=int, default=100, help="board requests per user and page")
+    parser.add_argument("--log-calls", type=int, default=100, help="calls logged per method")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (2-4 on this machine)")
+    parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
+    parser.add_argument("--time-limit", type=int, default=900, help="stop the whole run after this many seconds")
+    parser.add_argument(
+        "--only",
+        choices=["overdue"],
+        help="measure one part only (overdue: the overdue check and the delivery of its notices; no gunicorn)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sd_bench"),
+    )
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3"))
+    args = parser.parse_args(argv)
+
+    def on_alarm(signum, frame):
+        raise TimeLimit(f"stopped after {args.time_limit} s (--time-limit)")
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(args.time_limit)
+    OUT.mkdir(parents=True, exist_ok=True)
+    db = configure_environment(args)
+    results: dict = {"args": vars(args) | {"database_url": args.database_url}}
+    started = time.perf_counter()
+
+    if not args.reuse:
+        log(f"resetting database {db['dbname']} …")
+        reset_database(db)
+    manage("migrate", "-v0")
+    if args.only != "overdue":
+        manage("collectstatic", "--noinput", "-v0")
+
+    import django
+
+    django.setup()
+    import seed_calls
+
+    from repairs.models import RepairCall
+
+    if not args.reuse:
+        results["seed"] = seed_calls.seed(calls=args.calls, open_calls=args.open, units=args.units, log=log)
+        results["seed"]["now"] = results["seed"]["now"].isoformat()
+    elif not RepairCall.objects.exists():
+        raise SystemExit("--reuse: the database has no calls; run without --reuse first")
+    results["consistency"] = seed_calls.check_consistency()
+    log(f"consistency checks (violations): {results['consistency']}")
+    if any(results["consistency"].values()):
+        raise SystemExit("the seeded calls break the model's rules")
+    results["volume"] = {
+        "calls": RepairCall.objects.count(),
+        "open": RepairCall.objects.filter(status__in=RepairCall.OPEN).count(),
+    }
+
+    if args.only != "overdue":
+        measure_board_and_logging(args, results)
+
     log("overdue check …")
     results["overdue"] = overdue_measurements(empty_runs=50, newly=1000, newly_rounds=5, catch_up=50_000)
     if results["overdue"]["seq_scan_on_calls"]:
@@ -622,7 +726,7 @@ def _short(plan: str, width: int = 200) -> str:
 
 
 def report(r: dict) -> None:
-    bp, bh, od = r["board_in_process"], r["board_http"], r["overdue"]
+    od = r["overdue"]
 
     def verdict(value, target):
         return "OK" if value is not None and value <= target else "MISSED"
@@ -632,10 +736,52 @@ def report(r: dict) -> None:
     if "seed" in r:
         s = r["seed"]
         log(f"seed: {s['calls']:,} calls in {s['timings']['total']:.1f} s ({s['timings']})")
+    log(f"volume: {r['volume']['calls']:,} calls, {r['volume']['open']:,} open")
+    if "board_http" in r:
+        report_board_and_logging(r, verdict)
+    log(f"load average (1, 5, 15 min) before / after the overdue part: {od['load_before']} / {od['load_after']}")
+    e = od["empty"]
     log(
-        f"volume: {r['volume']['calls']:,} calls, {r['volume']['open']:,} open; open per measured unit "
-        f"{r['board_open_calls_per_unit']}"
+        f"overdue check, nothing new: median {e['median_ms']} ms  p95 {e['p95_ms']} ms (n={e['n']}, marked "
+        f"{e['marked']})  target ≤ 5 ms: {verdict(e['p95_ms'], 5)}"
     )
+    n = od["newly"]
+    log(
+        f"overdue check, 1,000 newly overdue: median {n['median_ms']} ms  p95 {n['p95_ms']} ms  runs {n['runs_ms']} "
+        f"marked per run {n['marked_per_run']}  queries {n['queries']}  target ≤ 200 ms: {verdict(n['p95_ms'], 200)}"
+    )
+    d = od["delivery"]
+    log(
+        f"delivery sweep after each of those runs (locmem e-mail): median {d['median_ms']} ms  p95 {d['p95_ms']} ms "
+        f"sent per run {d['sent_per_run']}  queries per run {d['queries_per_run']}; rendering alone "
+        f"{d['render']['median_ms']} ms median for {d['render']['notices']} notices ({d['render']['queries']} queries)"
+    )
+    log(f"calls un-marked first (marked ahead of the clock by earlier runs): {od['unmarked_ahead_of_the_clock']:,}")
+    c = od["catch_up"]
+    log(
+        f"overdue check, catching up {c['unmarked']:,}: {c['ms']} ms, marked {c['marked']:,}; the run after it: "
+        f"{od['after_catch_up']}"
+    )
+    log(
+        f"overdue check uses call_overdue_due_idx: {od['uses_call_overdue_due_idx']}; "
+        f"seq scan on the calls table: {od['seq_scan_on_calls']}"
+    )
+    log(f"elapsed {r['elapsed_s']} s; plans and raw figures in {OUT / 'dispatch-results.json'}")
+    log("=" * 100)
+    if "board_in_process" in r:
+        bp = r["board_in_process"]
+        log("")
+        log("board first page plan:\n" + _short(bp["first"]["plan"]))
+        log("")
+        log("board last page plan:\n" + _short(bp["last"]["plan"]))
+    for p in od["plans"]:
+        log("")
+        log(f"overdue check statement: {p['sql']}\n{_short(p['plan'])}")
+
+
+def report_board_and_logging(r: dict, verdict) -> None:
+    bp, bh = r["board_in_process"], r["board_http"]
+    log(f"open calls per measured unit {r['board_open_calls_per_unit']}")
     for name in ("first", "last"):
         h, p = bh[name], bp[name]
         log(
@@ -655,34 +801,6 @@ def report(r: dict) -> None:
             f"log a call ({name}): median {v['median_ms']} ms  p95 {v['p95_ms']} ms  (n={v['n']})  "
             f"target p95 ≤ 25 ms: {verdict(v['p95_ms'], 25)}"
         )
-    e = od["empty"]
-    log(
-        f"overdue check, nothing new: median {e['median_ms']} ms  p95 {e['p95_ms']} ms (n={e['n']}, marked "
-        f"{e['marked']})  target ≤ 5 ms: {verdict(e['p95_ms'], 5)}"
-    )
-    n = od["newly"]
-    log(
-        f"overdue check, 1,000 newly overdue: median {n['median_ms']} ms  p95 {n['p95_ms']} ms  marked per run "
-        f"{n['marked_per_run']}  target ≤ 200 ms: {verdict(n['p95_ms'], 200)}"
-    )
-    c = od["catch_up"]
-    log(
-        f"overdue check, catching up {c['unmarked']:,}: {c['ms']} ms, marked {c['marked']:,}; the run after it: "
-        f"{od['after_catch_up']}"
-    )
-    log(
-        f"overdue check uses call_overdue_due_idx: {od['uses_call_overdue_due_idx']}; "
-        f"seq scan on the calls table: {od['seq_scan_on_calls']}"
-    )
-    log(f"elapsed {r['elapsed_s']} s; plans and raw figures in {OUT / 'dispatch-results.json'}")
-    log("=" * 100)
-    log("")
-    log("board first page plan:\n" + _short(bp["first"]["plan"]))
-    log("")
-    log("board last page plan:\n" + _short(bp["last"]["plan"]))
-    for p in od["plans"]:
-        log("")
-        log(f"overdue check statement: {p['sql']}\n{_short(p['plan'])}")
 
 
 if __name__ == "__main__":

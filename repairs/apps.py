@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class RepairsConfig(AppConfig):
     name = "repairs"
     verbose_name = _("Repairs")
+
+    def ready(self):
+        from . import notices  # noqa: F401  registers the notices the outbox renders when it sends them

@@ -100,9 +100,10 @@ class StatusChangeAdmin(admin.ModelAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "subject", "to_email", "sent_at", "attempts"]
+    # A notice written by kind has no subject until it is sent: the list shows its kind and object too.
+    list_display = ["created_at", "__str__", "kind", "object_id", "to_email", "sent_at", "attempts"]
     list_filter = ["sent_at"]
-    search_fields = ["subject", "to_email", "dedupe_key"]
+    search_fields = ["subject", "to_email", "dedupe_key", "kind"]
     readonly_fields = [f.name for f in Notification._meta.fields]
 
     def has_add_permission(self, request):

@@ -193,6 +193,13 @@ class Notification(models.Model):
     """An outbox row: written in the same transaction as the business change, delivered by a task.
 
     ``dedupe_key`` is unique, so whatever runs twice, a notice is written once.
+
+    Two forms of row are valid. A notice written inside a user's request is usually
+    written out at once (``subject`` and ``body`` filled in, ``kind`` blank). A
+    periodic check that writes many notices at once writes only ``kind`` and
+    ``object_id`` and leaves the text blank: the delivery sweep renders such notices
+    in bulk when it sends them (``servicedesk.notifications``) and stores the text it
+    sent, so a sent row always shows what the recipient got.
     """
 
     dedupe_key = models.CharField(max_length=200, unique=True)
@@ -200,8 +207,11 @@ class Notification(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
     )
     to_email = models.EmailField(_("to"), blank=True)
-    subject = models.CharField(_("subject"), max_length=200)
-    body = models.TextField(_("body"))
+    # db_default: code that predates these columns can still write a notice while a deploy rolls out.
+    kind = models.CharField(_("kind"), max_length=64, blank=True, default="", db_default="")
+    object_id = models.PositiveBigIntegerField(_("about object"), null=True, blank=True)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("body"), blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -218,7 +228,7 @@ class Notification(models.Model):
         ]
 
     def __str__(self):
-        return self.subject
+        return self.subject or f"{self.kind} #{self.object_id}"
 
 
 class NumberSequence(models.Model):

@@ -4,9 +4,22 @@ Services write ``Notification`` rows in their own transaction (a unique
 ``dedupe_key`` makes a repeated write a no-op) and ask for delivery on commit.
 If the broker is down the request still succeeds; the periodic sweep delivers
 what is pending.
+
+A notice is written in one of two forms, both valid:
+
+- written out: ``subject`` and ``body`` rendered when the row is written
+  (``render_notice``). One-off notices written inside a user's request do this.
+- by kind: only ``kind`` (a name registered with ``notice_kind``) and
+  ``object_id``. Periodic checks that write hundreds of notices at once do this:
+  writing them stays cheap, and the delivery sweep renders each batch of one
+  kind together (one query for the objects, one compiled template, one switch
+  of language), then stores the text it sent on the row. Such a notice
+  describes its object as it is when it is sent, normally seconds later.
 """
 
 import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -34,8 +47,89 @@ def notifications_queue(*, notices: list[Notification]) -> int:
 def render_notice(*, template: str, context: dict) -> tuple[str, str]:
     """(subject, body) of a text e-mail template whose first line is the subject, in the site's language."""
     with translation.override(settings.LANGUAGE_CODE):
-        subject, _sep, body = get_template(template).render(context).strip().partition("\n")
+        return _subject_and_body(get_template(template).render(context))
+
+
+def _subject_and_body(text: str) -> tuple[str, str]:
+    subject, _sep, body = text.strip().partition("\n")
     return subject[:200], body.strip()
+
+
+# --- notices rendered at delivery -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NoticeKind:
+    """How the notices of one kind are rendered: ``contexts(ids)`` → {object id: template context}."""
+
+    name: str
+    template: str
+    contexts: Callable[[set[int]], dict[int, dict]]
+
+
+_KINDS: dict[str, NoticeKind] = {}
+
+
+def notice_kind(name: str, *, template: str):
+    """Register the renderer of notices of kind ``name`` (a decorator, used in each app's ``notices.py``).
+
+    The decorated function takes the set of object ids of a batch of notices and
+    returns a template context for each object that still exists, with one query
+    for all of them: rendering a batch must not cost a query per notice.
+    """
+
+    def register(contexts: Callable[[set[int]], dict[int, dict]]):
+        _KINDS[name] = NoticeKind(name=name, template=template, contexts=contexts)
+        return contexts
+
+    return register
+
+
+@dataclass(frozen=True)
+class RenderFailure:
+    error: str
+    final: bool  # the notice's object is gone: no later attempt can render it
+
+
+def notices_render(*, notices: Iterable[Notification]) -> dict[int, RenderFailure]:
+    """Fill in the subject and body of the notices written by kind, in memory, in the site's language.
+
+    Notices already written out are left as they are. Returns the notices that
+    could not be rendered, by primary key; a bad renderer never stops the others.
+    """
+    by_kind: dict[str, list[Notification]] = {}
+    for notice in notices:
+        if notice.kind and not notice.subject:
+            by_kind.setdefault(notice.kind, []).append(notice)
+    failures: dict[int, RenderFailure] = {}
+    with translation.override(settings.LANGUAGE_CODE):
+        for name, group in by_kind.items():
+            # An unknown kind (a deploy in progress) or a broken renderer: retried on later sweeps.
+            kind = _KINDS.get(name)
+            if kind is None:
+                error = f"no renderer is registered for notices of kind {name!r}"
+                failures.update({notice.pk: RenderFailure(error, final=False) for notice in group})
+                continue
+            try:
+                template = get_template(kind.template)
+                contexts = kind.contexts({notice.object_id for notice in group})
+            except Exception as exc:
+                log.exception("notices of kind %s not rendered", name)
+                failures.update({notice.pk: RenderFailure(str(exc)[:1000], final=False) for notice in group})
+                continue
+            for notice in group:
+                context = contexts.get(notice.object_id)
+                if context is None:
+                    failures[notice.pk] = RenderFailure(
+                        f"not sent: {name} #{notice.object_id} no longer exists", final=True
+                    )
+                    continue
+                try:
+                    notice.subject, notice.body = _subject_and_body(template.render(context))
+                except Exception as exc:
+                    log.exception("notice %s not rendered", notice.pk)
+                    failures[notice.pk] = RenderFailure(str(exc)[:1000], final=False)
+    return failures
 
 
 def absolute_url(path: str) -> str:
@@ -67,27 +161,42 @@ def notifications_deliver_pending(*, limit: int = 200) -> int:
     Each notice is sent and marked sent in its own transaction: a worker killed in the middle of a
     sweep (SIGKILL, lost machine) leaves every e-mail sent before it marked as sent, so the next sweep
     resends at most the one that was on the wire (bench/faults/worker_sigkill.py).
+
+    Notices written by kind are rendered a batch at a time before any is claimed (``notices_render``);
+    the text is stored on the row with ``sent_at``. One whose object is gone is given up at once, with
+    the reason in ``last_error``.
     """
     sent = 0
     while True:
         batch = list(
-            Notification.objects.filter(sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
-            .order_by("created_at")
-            .values_list("pk", flat=True)[:limit]
+            Notification.objects.filter(sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS).order_by("created_at")[:limit]
         )
         if not batch:
             return sent
+        failures = notices_render(notices=batch)
         sent_before, failed = sent, False
-        for pk in batch:
+        for rendered in batch:
             with transaction.atomic():
                 notice = (
                     Notification.objects.select_for_update(skip_locked=True)
-                    .filter(pk=pk, sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
+                    .filter(pk=rendered.pk, sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
                     .first()
                 )
                 if notice is None:  # sent meanwhile by another sweep, or being sent by it now
                     continue
                 notice.attempts += 1
+                fields = ["attempts", "sent_at", "last_error"]
+                failure = failures.get(notice.pk)
+                if failure is not None:
+                    if failure.final:
+                        notice.attempts = MAX_ATTEMPTS
+                    notice.last_error = failure.error
+                    log.warning("notification %s not rendered: %s", notice.pk, failure.error)
+                    notice.save(update_fields=fields)
+                    continue
+                if not notice.subject:  # written by kind: send, and keep, the text rendered above
+                    notice.subject, notice.body = rendered.subject, rendered.body
+                    fields += ["subject", "body"]
                 try:
                     if notice.to_email:
                         send_mail(notice.subject, notice.body, None, [notice.to_email])
@@ -98,7 +207,8 @@ def notifications_deliver_pending(*, limit: int = 200) -> int:
                     notice.last_error = str(exc)[:1000]
                     failed = True
                     log.warning("notification %s not sent: %s", notice.pk, exc)
-                notice.save(update_fields=["attempts", "sent_at", "last_error"])
+                    fields = ["attempts", "sent_at", "last_error"]  # rendered again when retried
+                notice.save(update_fields=fields)
         # A failing mail server stops the sweep after this batch (the next sweep retries); a short
         # batch was the last; a batch that another sweep is sending is left to it.
         if failed or len(batch) < limit or sent == sent_before:

@@ -10,14 +10,13 @@ import datetime as dt
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from servicedesk.models import Notification
-from servicedesk.notifications import absolute_url, notifications_queue
+from servicedesk.notifications import notifications_queue
 
 from ..models import ComplaintCase, ReminderSlip
+from ..notices import REMINDER
 from ..stages import slip_owner, stage_rules
 
 BATCH = 1000
@@ -49,26 +48,20 @@ def _owner_users(slips: list[ReminderSlip]) -> dict[tuple, list]:
     return found
 
 
-def _notices(slips: list[ReminderSlip], numbers: dict) -> list[Notification]:
+def _notices(slips: list[ReminderSlip]) -> list[Notification]:
+    """A notice per slip and owner, naming the slip: the outbox renders it when sending (complaints/notices.py)."""
     owners = _owner_users(slips)
-    notices = []
-    for slip in slips:
-        for user in owners.get((slip.owner_unit_id, slip.owner_role), []):
-            notices.append(
-                Notification(
-                    dedupe_key=f"complaints.reminder:{slip.case_id}:{slip.stage_seq}:{slip.overdue_day}:{user.pk}",
-                    recipient=user,
-                    to_email=user.email,
-                    subject=_("Reminder: complaint case %(number)s is overdue") % {"number": numbers[slip.case_id]},
-                    body=_("The stage “%(stage)s” was due on %(due)s. %(url)s")
-                    % {
-                        "stage": ComplaintCase.Status(slip.stage).label,
-                        "due": timezone.localtime(slip.due_at).strftime("%Y-%m-%d %H:%M"),
-                        "url": absolute_url(reverse("complaints:case_detail", kwargs={"pk": slip.case_id})),
-                    },
-                )
-            )
-    return notices
+    return [
+        Notification(
+            dedupe_key=f"complaints.reminder:{slip.case_id}:{slip.stage_seq}:{slip.overdue_day}:{user.pk}",
+            recipient=user,
+            to_email=user.email,
+            kind=REMINDER,
+            object_id=slip.pk,
+        )
+        for slip in slips
+        for user in owners.get((slip.owner_unit_id, slip.owner_role), [])
+    ]
 
 
 def reminder_slips_issue(*, now: dt.datetime, batch_size: int = BATCH) -> int:
@@ -85,7 +78,6 @@ def reminder_slips_issue(*, now: dt.datetime, batch_size: int = BATCH) -> int:
                 .order_by("id")
                 .values_list(
                     "id",
-                    "number",
                     "status",
                     "stage_seq",
                     "stage_due_at",
@@ -99,8 +91,8 @@ def reminder_slips_issue(*, now: dt.datetime, batch_size: int = BATCH) -> int:
             last_id = rows[-1][0]
             # This batch's own stamp (wall clock, microseconds) tells its slips from a concurrent or earlier run's.
             issued_at = timezone.now()
-            slips, numbers = [], {}
-            for case_id, number, stage, seq, due_at, unit_id, responsible_unit_id, approval_role in rows:
+            slips = []
+            for case_id, stage, seq, due_at, unit_id, responsible_unit_id, approval_role in rows:
                 owner_unit_id, owner_role = slip_owner(
                     stage=stage,
                     unit_id=unit_id,
@@ -108,7 +100,6 @@ def reminder_slips_issue(*, now: dt.datetime, batch_size: int = BATCH) -> int:
                     approval_role=approval_role,
                     rules=rules,
                 )
-                numbers[case_id] = number
                 slips.append(
                     ReminderSlip(
                         case_id=case_id,
@@ -122,14 +113,17 @@ def reminder_slips_issue(*, now: dt.datetime, batch_size: int = BATCH) -> int:
                     )
                 )
             ReminderSlip.objects.bulk_create(slips, ignore_conflicts=True)
-            # Only the slips this batch wrote (a concurrent or earlier run may have taken some).
-            ours = set(
-                ReminderSlip.objects.filter(
-                    overdue_day=overdue_day, issued_at=issued_at, case_id__in=list(numbers)
-                ).values_list("case_id", "stage_seq")
-            )
+            # Only the slips this batch wrote (a concurrent or earlier run may have taken some), with their ids.
+            ours = {
+                (case_id, seq): pk
+                for pk, case_id, seq in ReminderSlip.objects.filter(
+                    overdue_day=overdue_day, issued_at=issued_at, case_id__in=[slip.case_id for slip in slips]
+                ).values_list("pk", "case_id", "stage_seq")
+            }
             new = [slip for slip in slips if (slip.case_id, slip.stage_seq) in ours]
-            notifications_queue(notices=_notices(new, numbers))
+            for slip in new:
+                slip.pk = ours[slip.case_id, slip.stage_seq]
+            notifications_queue(notices=_notices(new))
             issued += len(new)
         if len(rows) < batch_size:
             break

@@ -20,6 +20,7 @@ from servicedesk.workflow import apply_transition, lock_for_update, record_statu
 from ..board_cache import board_changed
 from ..deadlines import attend_by_for
 from ..models import Customer, Product, RegisterEntry, RepairCall, Site, Zone
+from ..notices import CALL_OVERDUE
 
 # A clock a few minutes ahead on a phone is not an error; more than this is.
 CLOCK_TOLERANCE = dt.timedelta(minutes=5)
@@ -323,46 +324,39 @@ def repair_calls_mark_overdue(*, now: dt.datetime, batch_size: int = OVERDUE_BAT
     Reads only the partial index of late, unmarked calls, in batches. Rows are
     claimed under ``SKIP LOCKED`` so two checks at once split the work; the
     conditional UPDATE and the unique ``dedupe_key`` of each notice make a rerun,
-    a late run or a concurrent run do nothing twice.
+    a late run or a concurrent run do nothing twice. The notices carry the call's
+    id only: the outbox renders them when it sends them (``repairs/notices.py``),
+    so a batch costs the same few statements whatever its size.
     """
     marked = 0
     while True:
         with transaction.atomic():
-            ids = list(
+            due = list(
                 RepairCall.objects.filter(
                     status__in=RepairCall.AWAITING_ARRIVAL, overdue_marked_at__isnull=True, attend_by__lt=now
                 )
                 .order_by("attend_by")
                 .select_for_update(skip_locked=True)
-                .values_list("id", flat=True)[:batch_size]
+                .values_list("id", "unit_id")[:batch_size]
             )
-            if not ids:
+            if not due:
                 return marked
-            claimed = RepairCall.objects.filter(id__in=ids, overdue_marked_at__isnull=True).update(
-                overdue_marked_at=now
-            )
-            marked += claimed
-            calls = list(RepairCall.objects.filter(id__in=ids).select_related("customer", "site", "technician", "unit"))
-            supervisors = users_with_role_by_unit(role=Role.SUPERVISOR, unit_ids={c.unit_id for c in calls})
-            notices = []
-            for call in calls:
-                recipients = supervisors.get(call.unit_id, [])
-                if not recipients:
-                    continue
-                subject, body = render_notice(
-                    template="repairs/email/overdue.txt",
-                    context={"call": call, "url": absolute_url(reverse("repairs:call_detail", args=[call.pk]))},
-                )
-                notices += [
+            marked += RepairCall.objects.filter(
+                id__in=[call_id for call_id, _unit in due], overdue_marked_at__isnull=True
+            ).update(overdue_marked_at=now)
+            supervisors = users_with_role_by_unit(role=Role.SUPERVISOR, unit_ids={unit_id for _call, unit_id in due})
+            notifications_queue(
+                notices=[
                     Notification(
-                        dedupe_key=f"repair-call-overdue:{call.pk}:{sup.pk}",
+                        dedupe_key=f"repair-call-overdue:{call_id}:{sup.pk}",
                         recipient=sup,
                         to_email=sup.email,
-                        subject=subject,
-                        body=body,
+                        kind=CALL_OVERDUE,
+                        object_id=call_id,
                     )
-                    for sup in recipients
+                    for call_id, unit_id in due
+                    for sup in supervisors.get(unit_id, [])
                 ]
-            notifications_queue(notices=notices)
-        if len(ids) < batch_size:
+            )
+        if len(due) < batch_size:
             return marked

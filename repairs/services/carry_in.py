@@ -4,7 +4,6 @@ import datetime as dt
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,6 +15,7 @@ from servicedesk.roles import Role
 from servicedesk.workflow import apply_transition, lock_for_update, record_status_change
 
 from ..models import RegisterEntry, RepairCall, RepairCard, RepairCardDelay, ServiceVoucher
+from ..notices import CARD_LATE
 from ..signatures import signature_png_checked
 from .calls import _require, _transition_call
 
@@ -374,7 +374,8 @@ def repair_cards_escalate_late(*, now: dt.datetime, batch_size: int = ESCALATION
     promised time; rows are claimed under ``SKIP LOCKED`` so concurrent checks
     split the work, and the unique (card, promised_at) makes a rerun, a late
     run or a concurrent run escalate each promised time exactly once. Notices
-    carry a unique ``dedupe_key`` as well.
+    carry a unique ``dedupe_key`` as well, and name the delay row only: the
+    outbox renders them when it sends them (``repairs/notices.py``).
     """
     escalated = 0
     while True:
@@ -401,30 +402,20 @@ def repair_cards_escalate_late(*, now: dt.datetime, batch_size: int = ESCALATION
                 except IntegrityError:  # reported or escalated a moment ago by someone else
                     continue
             escalated += len(created)
-            cards = {
-                c.pk: c
-                for c in RepairCard.objects.filter(pk__in=[d.card_id for d in created]).select_related(
-                    "call__customer", "technician", "unit"
-                )
-            }
             supervisors = _supervisors_of(d.unit_id for d in created)
-            notices = []
-            for delay in created:
-                card = cards[delay.card_id]
-                subject, body = render_notice(
-                    template="repairs/email/card_late.txt",
-                    context={"card": card, "delay": delay, "url": absolute_url(reverse("repairs:supervision"))},
-                )
-                notices.extend(
+            # Rendered when delivered (repairs/notices.py): the notice names the delay row.
+            notifications_queue(
+                notices=[
                     Notification(
-                        dedupe_key=f"repair-card-late:{card.pk}:{int(delay.promised_at.timestamp())}:{sup.pk}",
+                        dedupe_key=f"repair-card-late:{delay.card_id}:{int(delay.promised_at.timestamp())}:{sup.pk}",
                         recipient=sup,
                         to_email=sup.email,
-                        subject=subject,
-                        body=body,
+                        kind=CARD_LATE,
+                        object_id=delay.pk,
                     )
+                    for delay in created
                     for sup in supervisors.get(delay.unit_id, [])
-                )
-            notifications_queue(notices=notices)
+                ]
+            )
         if len(due) < batch_size:
             return escalated

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from repairs import services
 from repairs.models import RegisterEntry, RepairCall, RepairCard, RepairCardDelay
+from repairs.notices import CARD_LATE
 from servicedesk.exceptions import ApplicationError
 from servicedesk.models import Notification
 from servicedesk.notifications import notifications_deliver_pending
@@ -187,6 +188,20 @@ def test_a_card_past_its_promised_time_is_escalated_to_the_supervisor_once(late_
     delay = RepairCardDelay.objects.get(card=late_card)
     assert delay.escalated_at is not None and delay.promised_at == late_card.promised_at
     assert list(_late_notices().values_list("recipient", flat=True)) == [supervisor.pk]
+
+
+def test_the_escalation_notice_is_rendered_when_delivered(late_card, supervisor):
+    services.repair_cards_escalate_late(now=timezone.now())
+    notice = _late_notices().get()
+    delay = RepairCardDelay.objects.get(card=late_card)
+    assert (notice.kind, notice.object_id, notice.subject) == (CARD_LATE, delay.pk, "")
+    assert notifications_deliver_pending() >= 1
+    [email] = [m for m in mail.outbox if m.to == [supervisor.email]]
+    assert email.subject == f"Repair {late_card.number} is past its promised time"
+    promised = timezone.localtime(delay.promised_at).strftime("%Y-%m-%d %H:%M")
+    assert f"The repair for {late_card.call.customer.name}" in email.body and promised in email.body
+    notice.refresh_from_db()
+    assert (notice.subject, notice.body) == (email.subject, email.body)
 
 
 def test_a_card_not_yet_due_or_finished_is_not_escalated(dispatcher, technician, supervisor):

@@ -6,13 +6,16 @@ import threading
 import pytest
 from django.core import mail
 from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from repairs import services
 from repairs.models import RepairCall
+from repairs.notices import CALL_OVERDUE
 from repairs.tasks import check_overdue_calls
 from servicedesk.models import Notification
-from servicedesk.notifications import MAX_ATTEMPTS, notifications_deliver_pending
+from servicedesk.notifications import MAX_ATTEMPTS, absolute_url, notifications_deliver_pending
 from servicedesk.roles import Role
 from tests.conftest import is_postgres
 from tests.factories import UserFactory, log_call
@@ -43,8 +46,9 @@ def test_a_late_unattended_call_is_marked_and_each_supervisor_told_once(dispatch
     assert call.status == RepairCall.Status.LOGGED  # marking is not a status change
     notices = list(overdue_notices())
     assert sorted(n.recipient_id for n in notices) == sorted(s.pk for s in supervisors)
-    assert all(call.number in n.subject for n in notices)
     assert all(n.to_email == n.recipient.email for n in notices)
+    # Written by kind, rendered when delivered.
+    assert {(n.kind, n.object_id, n.subject, n.body) for n in notices} == {(CALL_OVERDUE, call.pk, "", "")}
 
 
 def test_running_twice_does_nothing_the_second_time(dispatcher, supervisors):
@@ -251,3 +255,66 @@ def test_a_notice_that_keeps_failing_is_given_up_after_the_maximum_attempts(disp
     notice = overdue_notices().get()
     assert notice.attempts == MAX_ATTEMPTS
     assert notice.sent_at is None
+
+
+def test_the_notice_is_rendered_when_delivered_and_keeps_what_was_sent(dispatcher, technician, supervisor):
+    call = log_call(dispatcher=dispatcher)
+    services.repair_call_dispatch(user=dispatcher, call_id=call.pk, technician=technician)
+    services.repair_calls_mark_overdue(now=call.attend_by + HOUR)
+    notifications_deliver_pending()
+    [email] = [m for m in mail.outbox if m.to == [supervisor.email]]
+    deadline = timezone.localtime(call.attend_by).strftime("%Y-%m-%d %H:%M")
+    assert email.subject == f"Repair call {call.number} is overdue"
+    assert (
+        f"Call {call.number} for {call.customer.name} at {call.site.address} was due on site by {deadline}"
+        in email.body
+    )
+    assert f"Technician: {technician}" in email.body
+    assert email.body.endswith(absolute_url(call.get_absolute_url()))
+    notice = overdue_notices().get()
+    assert (notice.subject, notice.body) == (email.subject, email.body)
+    assert notice.sent_at is not None and notice.last_error == ""
+
+
+@override_settings(LANGUAGE_CODE="zh-hans")
+def test_the_notice_is_rendered_in_the_site_language(dispatcher, supervisor):
+    call = log_call(dispatcher=dispatcher)
+    services.repair_calls_mark_overdue(now=call.attend_by + HOUR)
+    notifications_deliver_pending()
+    [email] = mail.outbox
+    assert email.subject == f"叫修 {call.number} 已逾期"
+    assert "至今无人到达" in email.body
+    assert "技术员：—" in email.body
+
+
+def test_a_notice_whose_call_is_gone_fails_cleanly_and_the_others_are_sent(dispatcher, supervisor):
+    kept, deleted = log_many(dispatcher, 2)
+    services.repair_calls_mark_overdue(now=timezone.now() + HOUR * 7)
+    RepairCall.objects.filter(pk=deleted.pk).delete()
+    assert notifications_deliver_pending() == 1
+    assert [m.subject for m in mail.outbox] == [f"Repair call {kept.number} is overdue"]
+    failed = overdue_notices().get(object_id=deleted.pk)
+    assert failed.sent_at is None
+    assert failed.attempts == MAX_ATTEMPTS  # given up at once: no later sweep can render it
+    assert failed.last_error == f"not sent: {CALL_OVERDUE} #{deleted.pk} no longer exists"
+    assert notifications_deliver_pending() == 0
+
+
+def test_delivering_many_notices_renders_them_with_a_fixed_number_of_queries(dispatcher, supervisors):
+    def queries_to_deliver(count):
+        log_many(dispatcher, count)
+        services.repair_calls_mark_overdue(now=timezone.now() + HOUR * 7)
+        with CaptureQueriesContext(connection) as ctx:
+            assert notifications_deliver_pending() == count * len(supervisors)
+        return [q["sql"] for q in ctx.captured_queries]
+
+    def rendering(queries):
+        return [sql for sql in queries if '"servicedesk_notification"' not in sql and "SAVEPOINT" not in sql]
+
+    one, many = queries_to_deliver(1), queries_to_deliver(20)
+    assert len(mail.outbox) == 21 * len(supervisors)
+    assert len(rendering(many)) == len(rendering(one))
+    assert len([sql for sql in many if 'FROM "repairs_repaircall"' in sql]) == 1
+    # What grows with the number of notices is claiming and marking each one (its own transaction).
+    per_notice, rest = divmod(len(many) - len(one), 19 * len(supervisors))
+    assert rest == 0 and per_notice <= 4

@@ -4,9 +4,10 @@ Every open board asks for its table every 30 seconds, and a unit's dispatchers a
 at the same calls; between two changes to the unit's calls the rows are the same for all
 of them. So a page of rows (which calls, in which order, their columns: nothing that
 depends on the clock; remaining time is computed when the page is drawn) is kept in the
-cache under the unit's *board version*, a random token that every change to a call of the
-unit replaces, after its transaction commits (``board_changed``). A page read before a
-change is then never served after it: its key names the old token.
+cache with the unit's *board version* it was read under, a random token that every change
+to a call of the unit replaces, when made and after its transaction commits
+(``board_changed``). A page is served only while its token is the unit's current one: a
+page read before a change is never served after it.
 
 - Head office sees every unit: its pages hang on a second token that every change replaces.
 - A token that is missing (evicted, never set) is replaced by a new one, never read as "no
@@ -69,24 +70,26 @@ def cached_rows(*, scope, params: tuple, compute: Callable[[], tuple]) -> tuple:
     """``compute()``'s result for this scope and these parameters, from the cache while the scope is unchanged."""
     if not _available():
         return compute()
+    token_key = _token_key(scope)
+    page_key = f"{NAMESPACE}-page:{scope}:{hashlib.sha256(repr(params).encode()).hexdigest()[:32]}"
     try:
-        token_key = _token_key(scope)
-        token = cache.get(token_key)
+        # One round trip: the scope's token and the page, which is kept with the token it was read under.
+        found = cache.get_many([token_key, page_key])
+        token = found.get(token_key)
         if token is None:
             cache.add(token_key, secrets.token_hex(8), None)
             token = cache.get(token_key)
-        if token is None:  # a cache that keeps nothing: never key a page on "no token"
-            return compute()
-        digest = hashlib.sha256(repr(params).encode()).hexdigest()[:32]
-        page_key = f"{NAMESPACE}-page:{scope}:{token}:{digest}"
-        page = cache.get(page_key)
     except Exception:
         _failed("reading a page")
         return compute()
-    if page is None:
-        page = compute()
-        try:
-            cache.set(page_key, page, PAGE_SECONDS)
-        except Exception:
-            _failed("keeping a page")
+    if token is None:  # a cache that keeps nothing: never take a page for "no token"
+        return compute()
+    kept = found.get(page_key)
+    if kept is not None and kept[0] == token:
+        return kept[1]
+    page = compute()
+    try:
+        cache.set(page_key, (token, page), PAGE_SECONDS)
+    except Exception:
+        _failed("keeping a page")
     return page

@@ -1,4 +1,5 @@
 from django import forms
+from django.core.cache import caches
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -125,13 +126,24 @@ class CloseForm(VersionedActionForm):
     note = forms.CharField(label=_("Note"), max_length=500, required=False)
 
 
-def _options_when_drawn(field, options):
+# The board's filter options (units, zones, the unit's technicians) are kept per process for a
+# minute: drawing the bar on every full page of every dispatcher would otherwise read them each
+# time. A technician added appears within a minute; a choice no longer valid fails validation
+# against the live queryset and the board shows every open call.
+FILTER_OPTIONS_SECONDS = 60
+
+
+def _options_when_drawn(field, options, *, key: str):
     """The field's options, read at the first use and kept (Django looks at them twice when drawing)."""
     read: list = []
 
     def choices() -> list:
         if not read:
-            read.append([("", field.empty_label), *options(field.queryset)])
+            listed = caches["local"].get(key)
+            if listed is None:
+                listed = [("", field.empty_label), *options(field.queryset)]
+                caches["local"].set(key, listed, FILTER_OPTIONS_SECONDS)
+            read.append(listed)
         return read[0]
 
     return choices
@@ -167,10 +179,13 @@ class BoardFilterForm(forms.Form):
                 for pk, username, first, last in qs.values_list("pk", "username", "first_name", "last_name")
             ),
         }
+        unit = str(self.data.get("unit", ""))
+        scope = f"all:{unit if unit.isdigit() else ''}" if user.sees_all_units else str(user.unit_id)
         for name, options in labels.items():
             if name in self.fields:
                 field = self.fields[name]
-                field.widget.choices = _options_when_drawn(field, options)
+                key = f"board-options:{name}" + (f":{scope}" if name == "technician" else "")
+                field.widget.choices = _options_when_drawn(field, options, key=key)
         for field in self.fields.values():
             css = (
                 "form-select form-select-sm"

@@ -124,10 +124,13 @@ class _NoSkips:
 def _board_cache_per_test(monkeypatch):
     """Each test starts with an empty dispatch-board cache: its own key namespace, since the
     cache (locmem, or Redis in CI) outlives a test's rolled-back data and SQLite reuses ids."""
+    from django.core.cache import caches
+
     from repairs import board_cache
 
     monkeypatch.setattr(board_cache, "NAMESPACE", f"board-test-{uuid.uuid4().hex}")
     monkeypatch.setattr(board_cache, "_paused_until", 0.0)
+    caches["local"].clear()  # per-process fragments and filter options: SQLite reuses ids across tests
 
 
 def is_postgres():

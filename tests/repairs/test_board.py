@@ -240,3 +240,18 @@ def test_the_filter_bar_lists_the_units_technicians_and_keeps_the_choice(desk, b
     assert f'<option value="{technician.pk}" selected>{technician}</option>' in bar
     assert f'<option value="{technician_b.pk}">{technician_b}</option>' in bar
     assert '<select name="technician" class="form-select form-select-sm" id="id_technician">' in bar
+
+
+def test_the_filter_options_are_read_once_a_minute_per_unit(client, desk, board_calls, technician, other_dispatcher):
+    def option_reads(c):
+        with CaptureQueriesContext(connection) as queries:
+            page = c.get(reverse("repairs:board")).text
+        return page, sum('AS "pk"' in q["sql"] for q in queries.captured_queries)
+
+    page, reads = option_reads(desk)
+    assert reads == 2 and str(technician) in page  # zones and the unit's technicians
+    page, reads = option_reads(desk)
+    assert reads == 0 and str(technician) in page
+    client.force_login(other_dispatcher)  # another unit: its own technicians, read for it
+    page, reads = option_reads(client)
+    assert reads == 1 and str(technician) not in page.split('id="board-filters"')[1].split("</form>")[0]

@@ -4,6 +4,7 @@ import datetime as dt
 import threading
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.db import connection
 from django.utils import timezone
@@ -18,6 +19,7 @@ from servicedesk.notifications import (
     notices_render,
     notifications_deliver_pending,
     notifications_queue,
+    render_notice,
 )
 from tests.conftest import is_postgres
 from tests.factories import log_call
@@ -131,3 +133,44 @@ def test_two_sweeps_at_the_same_moment_send_each_notice_by_kind_exactly_once(dis
     assert len({m.subject for m in mail.outbox}) == 30
     assert not Notification.objects.filter(sent_at__isnull=True).exists()
     assert not Notification.objects.filter(subject="").exists()
+
+
+class _Named:
+    """Whatever a template asks of it (attribute, key, text), it is a name with an ampersand and angle brackets."""
+
+    def __getattr__(self, name):
+        if name.endswith(("_at", "_on", "_by")) or name in ("due", "deadline"):
+            return timezone.now()  # a time or a date, for the templates' date filters
+        return self
+
+    def __getitem__(self, key):
+        return self.__getattr__(str(key))
+
+    def __str__(self):
+        return "Fish & Chips <Ltd>"
+
+
+TEMPLATES_DIR = settings.BASE_DIR / "templates"
+EMAIL_TEMPLATES = sorted(str(path.relative_to(TEMPLATES_DIR)) for path in TEMPLATES_DIR.glob("*/email/*.txt"))
+NAMES = ("call", "card", "delay", "entry", "slip", "case", "loss", "contract", "term", "customer", "unit")
+
+
+@pytest.mark.parametrize("template", EMAIL_TEMPLATES)
+def test_plain_text_emails_print_names_as_they_are_not_html_escaped(template):
+    names = (
+        "call",
+        "card",
+        "delay",
+        "entry",
+        "slip",
+        "case",
+        "loss",
+        "contract",
+        "term",
+        "customer",
+        "unit",
+        "follow_up",
+    )
+    subject, body = render_notice(template=template, context={name: _Named() for name in names} | {"url": "https://x/"})
+    assert "&amp;" not in subject + body and "&lt;" not in subject + body
+    assert "Fish & Chips <Ltd>" in subject + body

@@ -20,10 +20,15 @@ reconciliation (confirmed from what it shows), and every list that leads to an a
 """
 
 import logging
+import time
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
 REPLICA_DB_ALIAS = "replica"
+# After the replica failed to answer, this process reads the primary for a while before trying again:
+# an unreachable host costs one connect timeout per process and pause, not one per report query.
+REPLICA_PAUSE_SECONDS = 30
+_replica_paused_until = 0.0
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +43,18 @@ def reports_db() -> str:
     A replica that is down must not take the reports down with it: they fall back to the primary (slower for
     everyone while it lasts, and logged, so it gets noticed) rather than fail. ``/readyz`` reports it too.
     """
-    if not replica_configured():
+    global _replica_paused_until
+    if not replica_configured() or time.monotonic() < _replica_paused_until:
         return DEFAULT_DB_ALIAS
     try:
         # Connects if needed; with CONN_HEALTH_CHECKS an open connection is checked once per request.
         connections[REPLICA_DB_ALIAS].ensure_connection()
     except DatabaseError as exc:
-        logger.warning("The reports replica is unavailable (%s); reports read the primary.", type(exc).__name__)
+        _replica_paused_until = time.monotonic() + REPLICA_PAUSE_SECONDS
+        logger.warning(
+            "The reports replica is unavailable (%s); reports read the primary for %s s.",
+            type(exc).__name__,
+            REPLICA_PAUSE_SECONDS,
+        )
         return DEFAULT_DB_ALIAS
     return REPLICA_DB_ALIAS

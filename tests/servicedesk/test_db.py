@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from complaints.services.appraisal import appraisal_months_record
 from repairs import services as repair_services
+from servicedesk import db as servicedesk_db
 from servicedesk.db import REPLICA_DB_ALIAS, reports_db
 from servicedesk.models import OrgUnit
 from servicedesk.roles import Role
@@ -139,6 +140,7 @@ def test_the_reports_fall_back_to_the_primary_when_the_replica_is_down(reports_w
     def down(*args, **kwargs):
         raise OperationalError("connection refused")
 
+    monkeypatch.setattr(servicedesk_db, "_replica_paused_until", 0.0)  # restored after the test
     monkeypatch.setattr(connections[REPLICA_DB_ALIAS], "ensure_connection", down)
     assert reports_db() == DEFAULT_DB_ALIAS
     month = timezone.localdate().strftime("%Y-%m")
@@ -151,6 +153,21 @@ def test_the_reports_fall_back_to_the_primary_when_the_replica_is_down(reports_w
     ready = Client().get("/readyz")
     assert ready.status_code == 200
     assert ready.json() == {"ready": True, "database": "ok", "broker": "ok", "replica": "error: OperationalError"}
+
+
+def test_after_the_replica_failed_reports_read_the_primary_for_a_while_without_trying_it(db, monkeypatch):
+    attempts = []
+
+    def down(*args, **kwargs):
+        attempts.append(1)
+        raise OperationalError("connection timed out")
+
+    monkeypatch.setattr(servicedesk_db, "_replica_paused_until", 0.0)
+    monkeypatch.setattr(connections[REPLICA_DB_ALIAS], "ensure_connection", down)
+    assert [reports_db() for _ in range(3)] == [DEFAULT_DB_ALIAS] * 3
+    assert len(attempts) == 1  # one connect timeout, not one per report
+    monkeypatch.undo()  # the pause is over and the replica answers again
+    assert reports_db() == REPLICA_DB_ALIAS
 
 
 @pytest.mark.django_db(transaction=True)

@@ -18,6 +18,7 @@ A notice is written in one of two forms, both valid:
 """
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -145,14 +146,29 @@ def users_with_role_by_unit(*, role: str, unit_ids) -> dict[int, list]:
     return by_unit
 
 
+# After a failed kick this process stops kicking for a while: with the broker hung, each attempt waits
+# for the socket timeout, and the notices are safe in the outbox for the periodic sweep anyway.
+BROKER_PAUSE_SECONDS = 30
+_broker_paused_until = 0.0
+
+
 def request_delivery() -> None:
     """Kick the delivery task; never fail the caller if the broker is unreachable."""
+    global _broker_paused_until
     from .tasks import deliver_pending_notifications
 
+    if time.monotonic() < _broker_paused_until:
+        return
     try:
         deliver_pending_notifications.apply_async(retry=False)
     except Exception:  # the broker is down or hung: the beat sweep delivers later
-        log.warning("broker unavailable; pending notifications will be delivered by the periodic sweep", exc_info=True)
+        _broker_paused_until = time.monotonic() + BROKER_PAUSE_SECONDS
+        log.warning(
+            "broker unavailable; pending notifications will be delivered by the periodic sweep "
+            "(no kicks from this process for %s s)",
+            BROKER_PAUSE_SECONDS,
+            exc_info=True,
+        )
 
 
 def notifications_deliver_pending(*, limit: int = 200) -> int:

@@ -133,6 +133,14 @@ def _board_cache_per_test(monkeypatch):
     caches["local"].clear()  # per-process fragments and filter options: SQLite reuses ids across tests
 
 
+@pytest.fixture(autouse=True)
+def _broker_kicks_per_test(monkeypatch):
+    """A failed kick pauses this process's kicks (servicedesk.notifications): not into the next test."""
+    from servicedesk import notifications
+
+    monkeypatch.setattr(notifications, "_broker_paused_until", 0.0)
+
+
 def is_postgres():
     from django.db import connection
 

@@ -122,3 +122,22 @@ def test_a_broken_broker_never_hangs_or_breaks_logging_and_dispatching(
     assert [m.to for m in mail.outbox] == [[technician.email]]
     notice.refresh_from_db()
     assert notice.sent_at is not None
+
+
+def test_after_a_failed_kick_the_process_leaves_the_broker_alone_for_a_while(monkeypatch):
+    from servicedesk import notifications
+    from servicedesk.tasks import deliver_pending_notifications
+
+    kicks = []
+
+    def hung(*args, **kwargs):
+        kicks.append(1)
+        raise TimeoutError("the broker did not answer within its socket timeout")
+
+    monkeypatch.setattr(deliver_pending_notifications, "apply_async", hung)
+    for _ in range(3):
+        notifications.request_delivery()  # never raises
+    assert len(kicks) == 1  # one socket timeout, not one per request
+    monkeypatch.setattr(notifications, "_broker_paused_until", 0.0)  # the pause is over
+    notifications.request_delivery()
+    assert len(kicks) == 2

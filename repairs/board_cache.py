@@ -17,35 +17,30 @@ page read before a change is never served after it.
 - The cache is Redis in production. If it is unreachable the board reads the database as
   if there were no cache, and a failed token change is logged; pages cached before the
   outage expire after ``PAGE_SECONDS``. After a failure this process leaves the cache alone
-  for ``PAUSE_SECONDS``: a hung Redis costs one request one socket timeout, not every
-  request (and a dispatcher's change two).
+  for a while (``cache_pause``): a hung Redis costs one request one socket timeout, not
+  every request (and a dispatcher's change two).
 """
 
 import hashlib
 import logging
 import secrets
-import time
 from collections.abc import Callable
 
 from django.core.cache import cache
 
+from servicedesk.pauses import Pause
+
 log = logging.getLogger(__name__)
 
 PAGE_SECONDS = 60
-PAUSE_SECONDS = 30
 ALL_UNITS = "all"
 NAMESPACE = "board"  # the tests give each test its own
-_paused_until = 0.0
-
-
-def _available() -> bool:
-    return time.monotonic() >= _paused_until
+cache_pause = Pause("board cache")
 
 
 def _failed(what: str) -> None:
-    global _paused_until
-    _paused_until = time.monotonic() + PAUSE_SECONDS
-    log.warning("board cache unavailable (%s); reading the database for %s s", what, PAUSE_SECONDS, exc_info=True)
+    cache_pause.start()
+    log.warning("board cache unavailable (%s); reading the database for %s s", what, cache_pause.seconds, exc_info=True)
 
 
 def _token_key(scope) -> str:
@@ -58,7 +53,7 @@ def board_changed(*, unit_id: int) -> None:
     Services call it twice: when they change a call, and again once the change is committed,
     so a page read between the two (before the commit was visible) is not kept either.
     """
-    if not _available():
+    if cache_pause.active():
         return  # pages kept before the outage expire by themselves
     try:
         cache.set_many({_token_key(unit_id): secrets.token_hex(8), _token_key(ALL_UNITS): secrets.token_hex(8)}, None)
@@ -68,7 +63,7 @@ def board_changed(*, unit_id: int) -> None:
 
 def cached_rows(*, scope, params: tuple, compute: Callable[[], tuple]) -> tuple:
     """``compute()``'s result for this scope and these parameters, from the cache while the scope is unchanged."""
-    if not _available():
+    if cache_pause.active():
         return compute()
     token_key = _token_key(scope)
     page_key = f"{NAMESPACE}-page:{scope}:{hashlib.sha256(repr(params).encode()).hexdigest()[:32]}"

@@ -20,15 +20,15 @@ reconciliation (confirmed from what it shows), and every list that leads to an a
 """
 
 import logging
-import time
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+
+from .pauses import Pause
 
 REPLICA_DB_ALIAS = "replica"
 # After the replica failed to answer, this process reads the primary for a while before trying again:
 # an unreachable host costs one connect timeout per process and pause, not one per report query.
-REPLICA_PAUSE_SECONDS = 30
-_replica_paused_until = 0.0
+replica_pause = Pause("reports replica")
 
 logger = logging.getLogger(__name__)
 
@@ -43,18 +43,17 @@ def reports_db() -> str:
     A replica that is down must not take the reports down with it: they fall back to the primary (slower for
     everyone while it lasts, and logged, so it gets noticed) rather than fail. ``/readyz`` reports it too.
     """
-    global _replica_paused_until
-    if not replica_configured() or time.monotonic() < _replica_paused_until:
+    if not replica_configured() or replica_pause.active():
         return DEFAULT_DB_ALIAS
     try:
         # Connects if needed; with CONN_HEALTH_CHECKS an open connection is checked once per request.
         connections[REPLICA_DB_ALIAS].ensure_connection()
     except DatabaseError as exc:
-        _replica_paused_until = time.monotonic() + REPLICA_PAUSE_SECONDS
+        replica_pause.start()
         logger.warning(
             "The reports replica is unavailable (%s); reports read the primary for %s s.",
             type(exc).__name__,
-            REPLICA_PAUSE_SECONDS,
+            replica_pause.seconds,
         )
         return DEFAULT_DB_ALIAS
     return REPLICA_DB_ALIAS

@@ -18,7 +18,6 @@ A notice is written in one of two forms, both valid:
 """
 
 import logging
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -30,6 +29,7 @@ from django.template.loader import get_template
 from django.utils import timezone, translation
 
 from .models import Notification
+from .pauses import Pause
 
 log = logging.getLogger(__name__)
 
@@ -148,25 +148,23 @@ def users_with_role_by_unit(*, role: str, unit_ids) -> dict[int, list]:
 
 # After a failed kick this process stops kicking for a while: with the broker hung, each attempt waits
 # for the socket timeout, and the notices are safe in the outbox for the periodic sweep anyway.
-BROKER_PAUSE_SECONDS = 30
-_broker_paused_until = 0.0
+broker_pause = Pause("delivery kicks")
 
 
 def request_delivery() -> None:
     """Kick the delivery task; never fail the caller if the broker is unreachable."""
-    global _broker_paused_until
     from .tasks import deliver_pending_notifications
 
-    if time.monotonic() < _broker_paused_until:
+    if broker_pause.active():
         return
     try:
         deliver_pending_notifications.apply_async(retry=False)
     except Exception:  # the broker is down or hung: the beat sweep delivers later
-        _broker_paused_until = time.monotonic() + BROKER_PAUSE_SECONDS
+        broker_pause.start()
         log.warning(
             "broker unavailable; pending notifications will be delivered by the periodic sweep "
             "(no kicks from this process for %s s)",
-            BROKER_PAUSE_SECONDS,
+            broker_pause.seconds,
             exc_info=True,
         )
 

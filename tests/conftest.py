@@ -129,16 +129,17 @@ def _board_cache_per_test(monkeypatch):
     from repairs import board_cache
 
     monkeypatch.setattr(board_cache, "NAMESPACE", f"board-test-{uuid.uuid4().hex}")
-    monkeypatch.setattr(board_cache, "_paused_until", 0.0)
     caches["local"].clear()  # per-process fragments and filter options: SQLite reuses ids across tests
 
 
 @pytest.fixture(autouse=True)
-def _broker_kicks_per_test(monkeypatch):
-    """A failed kick pauses this process's kicks (servicedesk.notifications): not into the next test."""
-    from servicedesk import notifications
+def _no_pause_across_tests():
+    """A failure pauses a service for this process (servicedesk.pauses): never into the next test."""
+    from servicedesk.pauses import Pause
 
-    monkeypatch.setattr(notifications, "_broker_paused_until", 0.0)
+    Pause.end_all()
+    yield
+    Pause.end_all()
 
 
 def is_postgres():

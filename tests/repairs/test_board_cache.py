@@ -123,8 +123,8 @@ def test_after_a_cache_failure_the_board_leaves_the_cache_alone_for_a_while(desk
     attempts = []
     for read in ("get", "get_many"):
         monkeypatch.setattr(cache, read, lambda *a, _read=read, **k: attempts.append(_read) or {})
-    response, reads = _board(desk)  # the cache is back, but this process waits PAUSE_SECONDS
+    response, reads = _board(desk)  # the cache is back, but this process waits out the pause
     assert rows(response) == [call.number] and reads and not attempts
-    monkeypatch.setattr(board_cache, "_paused_until", 0.0)
+    board_cache.cache_pause.end()
     _board(desk)
     assert attempts

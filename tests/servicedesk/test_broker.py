@@ -138,6 +138,6 @@ def test_after_a_failed_kick_the_process_leaves_the_broker_alone_for_a_while(mon
     for _ in range(3):
         notifications.request_delivery()  # never raises
     assert len(kicks) == 1  # one socket timeout, not one per request
-    monkeypatch.setattr(notifications, "_broker_paused_until", 0.0)  # the pause is over
+    notifications.broker_pause.end()
     notifications.request_delivery()
     assert len(kicks) == 2

@@ -140,7 +140,6 @@ def test_the_reports_fall_back_to_the_primary_when_the_replica_is_down(reports_w
     def down(*args, **kwargs):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(servicedesk_db, "_replica_paused_until", 0.0)  # restored after the test
     monkeypatch.setattr(connections[REPLICA_DB_ALIAS], "ensure_connection", down)
     assert reports_db() == DEFAULT_DB_ALIAS
     month = timezone.localdate().strftime("%Y-%m")
@@ -162,11 +161,12 @@ def test_after_the_replica_failed_reports_read_the_primary_for_a_while_without_t
         attempts.append(1)
         raise OperationalError("connection timed out")
 
-    monkeypatch.setattr(servicedesk_db, "_replica_paused_until", 0.0)
     monkeypatch.setattr(connections[REPLICA_DB_ALIAS], "ensure_connection", down)
     assert [reports_db() for _ in range(3)] == [DEFAULT_DB_ALIAS] * 3
     assert len(attempts) == 1  # one connect timeout, not one per report
-    monkeypatch.undo()  # the pause is over and the replica answers again
+    monkeypatch.undo()  # the replica answers again ...
+    assert reports_db() == DEFAULT_DB_ALIAS  # ... but this process waits out the pause
+    servicedesk_db.replica_pause.end()  # the pause is over
     assert reports_db() == REPLICA_DB_ALIAS
 
 

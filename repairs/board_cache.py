@@ -18,7 +18,7 @@ page read before a change is never served after it.
   if there were no cache, and a failed token change is logged; pages cached before the
   outage expire after ``PAGE_SECONDS``. After a failure this process leaves the cache alone
   for a while (``cache_pause``): a hung Redis costs one request one socket timeout, not
-  every request (and a dispatcher's change two).
+  every request.
 """
 
 import hashlib

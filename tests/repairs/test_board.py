@@ -255,3 +255,31 @@ def test_the_filter_options_are_read_once_a_minute_per_unit(client, desk, board_
     client.force_login(other_dispatcher)  # another unit: its own technicians, read for it
     page, reads = option_reads(client)
     assert reads == 1 and str(technician) not in page.split('id="board-filters"')[1].split("</form>")[0]
+
+
+def test_names_on_the_board_and_in_its_filter_bar_are_escaped(desk, dispatcher, unit):
+    """The rows and the filter bar are written out in Python (presenters, PlainSelect), not by the template."""
+    from servicedesk.roles import Role
+    from tests.factories import UserFactory
+
+    markup = '<img src=x onerror="alert(1)">&'
+    tech = UserFactory(unit=unit, roles=[Role.TECHNICIAN], first_name=markup)
+    site = SiteFactory(customer=CustomerFactory(unit=unit, name=markup), address=markup)
+    call = log_call(dispatcher=dispatcher, site=site)
+    services.repair_call_dispatch(user=dispatcher, call_id=call.pk, technician=tech)
+    page = desk.get(reverse("repairs:board")).text
+    assert "<img" not in page and 'onerror="alert' not in page
+    escaped = "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;"
+    table = page[page.index('id="board"') :]
+    assert table.count(escaped) >= 3  # customer, address, technician
+    bar = page[page.index('id="board-filters"') : page.index("</form>", page.index('id="board-filters"'))]
+    assert escaped in bar  # the technician's option
+
+
+def test_every_board_column_has_its_field_on_the_row():
+    """BOARD_COLUMNS and BoardRow are read together positionally: the names must line up."""
+    from repairs.selectors import BOARD_COLUMNS, BoardRow
+
+    columns = (*BOARD_COLUMNS, "unit__name")
+    assert [column.replace("__", "_") for column in columns] == list(BoardRow._fields[: len(columns)])
+    assert BoardRow._fields[len(columns) :] == ("attended",)

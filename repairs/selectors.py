@@ -158,7 +158,7 @@ def _board_rows(qs: QuerySet, *, columns: tuple, position: BoardCursor | None, l
 
 
 class BoardRow(NamedTuple):
-    """One call on the board: ``BOARD_COLUMNS`` in order, then the part it came from, then the unit's name."""
+    """One call on the board: ``BOARD_COLUMNS`` in order, the unit's name (head office only), the part it came from."""
 
     id: int
     number: str

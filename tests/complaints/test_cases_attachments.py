@@ -1,5 +1,6 @@
 """Attachments: JPEG, PNG or PDF by content and name, size-limited, stored privately, served to the case's people."""
 
+import io
 import re
 from pathlib import Path
 
@@ -14,8 +15,18 @@ from servicedesk.exceptions import ApplicationError
 from servicedesk.roles import Role
 from tests.factories import UserFactory
 
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def picture(image_format: str) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 0, 0)).save(out, format=image_format)
+    return out.getvalue()
+
+
+JPEG = picture("JPEG")
+PNG = picture("PNG")
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n" + b"0" * 64
 
 

@@ -16,7 +16,6 @@ from servicedesk.roles import Role
 from tests.factories import UserFactory
 
 
-
 def picture(image_format: str) -> bytes:
     from PIL import Image
 

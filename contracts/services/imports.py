@@ -81,7 +81,7 @@ COLUMNS = {
     "serial_numbers": (
         "serial_numbers", "serial_number", "serial numbers", "serial", "机号", "序列号", "产品序列号", "机号列表"
     ),
-    "product_model": ("product_model", "model", "product model", "型号", "产品型号"),
+    "product_model": ("product_model", "model", "product model", "型号", "产品型号", "商品型号"),
 }
 # What a column is called where the file does not name it (a missing column, the column list): each label is
 # also an accepted header, in English and in Chinese.

@@ -41,7 +41,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext_lazy
 
 from repairs.models import Customer, Product, phone_validator
 from servicedesk import uploads
@@ -86,17 +86,17 @@ COLUMNS = {
 # What a column is called where the file does not name it (a missing column, the column list): each label is
 # also an accepted header, in English and in Chinese.
 COLUMN_LABELS = {
-    "contract_number": gettext_lazy("Contract number"),
-    "customer_name": gettext_lazy("Customer name"),
-    "customer_phone": gettext_lazy("Customer phone"),
-    "customer_email": gettext_lazy("Customer email"),
-    "contract_type": gettext_lazy("Contract type"),
-    "start_on": gettext_lazy("Start date"),
-    "end_on": gettext_lazy("End date"),
-    "fee": gettext_lazy("Fee"),
-    "visit_frequency": gettext_lazy("Visit frequency"),
-    "serial_numbers": gettext_lazy("Serial numbers"),
-    "product_model": gettext_lazy("Product model"),
+    "contract_number": pgettext_lazy("contract import column", "Contract number"),
+    "customer_name": pgettext_lazy("contract import column", "Customer name"),
+    "customer_phone": pgettext_lazy("contract import column", "Customer phone"),
+    "customer_email": pgettext_lazy("contract import column", "Customer email"),
+    "contract_type": pgettext_lazy("contract import column", "Contract type"),
+    "start_on": pgettext_lazy("contract import column", "Start date"),
+    "end_on": pgettext_lazy("contract import column", "End date"),
+    "fee": pgettext_lazy("contract import column", "Fee"),
+    "visit_frequency": pgettext_lazy("contract import column", "Visit frequency"),
+    "serial_numbers": pgettext_lazy("contract import column", "Serial numbers"),
+    "product_model": pgettext_lazy("contract import column", "Product model"),
 }
 REQUIRED_COLUMNS = ("contract_number", "customer_name", "start_on", "end_on", "fee", "serial_numbers")
 TEMPLATE_HEADER = list(COLUMNS)

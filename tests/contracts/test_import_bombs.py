@@ -7,6 +7,7 @@ import io
 import zipfile
 
 import pytest
+from django.utils import translation
 
 from contracts.models import Contract, ContractImport
 from contracts.services import contract_import_run, contract_import_upload
@@ -15,6 +16,14 @@ from repairs.models import Customer
 from servicedesk import uploads
 
 from .test_imports import HEADER, csv_bytes, row, xlsx_bytes
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    # The messages are asserted in English, whatever an earlier test left active.
+    with translation.override("en"):
+        yield
+
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 

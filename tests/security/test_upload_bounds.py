@@ -8,12 +8,20 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import translation
 
 from contracts.models import ContractImport
 from repairs.signatures import signature_from_data_url, signature_png_checked
 from servicedesk.exceptions import ApplicationError
 from servicedesk.uploads import max_upload_bytes
 from tests.bombs import png_bomb
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    # The messages are asserted in English, whatever an earlier test left active.
+    with translation.override("en"):
+        yield
 
 
 @pytest.mark.parametrize(

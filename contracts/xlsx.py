@@ -61,9 +61,12 @@ class WorkbookRefused(Exception):
         self.message = message
 
 
-def read_first_sheet(content: bytes, *, limits: uploads.UnpackLimits | None = None) -> list[tuple[int, list]]:
+def read_first_sheet(
+    content: bytes, *, limits: uploads.UnpackLimits | None = None, max_rows: int | None = None
+) -> list[tuple[int, list]]:
     """(row number, values) of every row of the first worksheet that has a value; a value is str, int, float,
-    bool, datetime or None. Raises ``WorkbookRefused`` beyond the limits, ``UnsupportedWorkbook`` otherwise."""
+    bool, datetime or None. Raises ``WorkbookRefused`` beyond the limits or beyond ``max_rows`` rows with a
+    value (the caller's own bound, checked as the rows are read), ``UnsupportedWorkbook`` otherwise."""
     limits = limits or uploads.XLSX_LIMITS
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
@@ -72,7 +75,14 @@ def read_first_sheet(content: bytes, *, limits: uploads.UnpackLimits | None = No
             sheet_path, epoch = _first_sheet(archive, limits)
             date_styles = _date_styles(archive, limits)
             with _open_member(archive, sheet_path, limits) as sheet:
-                return list(_rows(sheet, shared, date_styles, epoch, limits))
+                rows = []
+                for row in _rows(sheet, shared, date_styles, epoch, limits):
+                    rows.append(row)
+                    if max_rows is not None and len(rows) > max_rows:
+                        raise WorkbookRefused(
+                            _("The file has more than %(rows)d rows; split it into smaller files.") % {"rows": max_rows}
+                        )
+                return rows
     except (UnsupportedWorkbook, WorkbookRefused):
         raise
     except (KeyError, ValueError, IndexError, TypeError, AttributeError, ET.ParseError, zipfile.BadZipFile) as exc:

@@ -13,3 +13,12 @@ def png_bomb(width: int, height: int) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     pixels = zlib.compress(b"\0" * (width + 1), 9)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
+def billion_laughs(root: bytes = b"sst") -> bytes:
+    """Nine levels of ten entities each: a billion "lol"s from under a kilobyte, if a parser expanded them."""
+    entities = [b'<!ENTITY lol "lol">']
+    for level in range(1, 10):
+        inner = b"&lol%d;" % (level - 1) if level > 1 else b"&lol;"
+        entities.append(b'<!ENTITY lol%d "%s">' % (level, inner * 10))
+    return b'<?xml version="1.0"?><!DOCTYPE lolz [' + b"".join(entities) + b"]><%s>&lol9;</%s>" % (root, root)

@@ -78,9 +78,7 @@ COLUMNS = {
     "end_on": ("end_on", "end", "end date", "结束日期", "到期日期"),
     "fee": ("fee", "amount", "费用", "金额", "合同金额"),
     "visit_frequency": ("visit_frequency", "visits", "visit frequency", "保养频率", "巡检频率"),
-    "serial_numbers": (
-        "serial_numbers", "serial_number", "serial numbers", "serial", "机号", "序列号", "产品序列号", "机号列表"
-    ),
+    "serial_numbers": ("serial_numbers", "serial_number", "serial numbers", "serial", "机号", "序列号", "产品序列号"),
     "product_model": ("product_model", "model", "product model", "型号", "产品型号", "商品型号"),
 }
 # What a column is called where the file does not name it (a missing column, the column list): each label is
@@ -237,10 +235,24 @@ def _decode(content: bytes) -> str:
     )
 
 
+def _lines(text: str):
+    """The lines of ``text`` with their ends, as the csv module reads them, without a copy of the whole text
+    (a StringIO holds four bytes per character)."""
+    start, size = 0, len(text)
+    while start < size:
+        end = text.find("\n", start)
+        end = size if end < 0 else end + 1
+        carriage = text.find("\r", start, end - 1)
+        if carriage >= 0 and text[carriage + 1 : carriage + 2] != "\n":
+            end = carriage + 1  # an old Mac line end (a lone CR)
+        yield text[start:end]
+        start = end
+
+
 def _bounded_lines(text: str):
     """The file's lines for the CSV reader, refusing a line longer than CSV_LINE_CHARS or more lines than rows."""
     limit, rows = uploads.CSV_LINE_CHARS, uploads.XLSX_LIMITS.rows
-    for number, line in enumerate(io.StringIO(text, newline=""), start=1):
+    for number, line in enumerate(_lines(text), start=1):
         if len(line) > limit:
             raise FileUnreadable(
                 _("Line %(line)d is longer than %(chars)d characters.") % {"line": number, "chars": limit}
@@ -261,6 +273,11 @@ def _read_csv(content: bytes):
             yield start, cells
             start = reader.line_num + 1
     except csv.Error as exc:
+        if "field limit" in str(exc):
+            raise FileUnreadable(
+                _("Line %(line)d: a cell is longer than %(chars)d characters, or a quote is not closed.")
+                % {"line": reader.line_num, "chars": csv.field_size_limit()}
+            ) from None
         raise FileUnreadable(
             _("Line %(line)d cannot be read as CSV: %(error)s") % {"line": reader.line_num, "error": exc}
         ) from None
@@ -270,7 +287,8 @@ def _read_xlsx(content: bytes):
     from ..xlsx import UnsupportedWorkbook, WorkbookRefused, read_first_sheet
 
     try:
-        return read_first_sheet(content)
+        # The header row and MAX_IMPORT_ROWS contracts: a longer sheet stops as soon as it is seen to be longer.
+        return read_first_sheet(content, max_rows=MAX_IMPORT_ROWS + 1)
     except WorkbookRefused as exc:
         raise FileUnreadable(exc.message) from None
     except UnsupportedWorkbook:

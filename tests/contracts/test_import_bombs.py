@@ -197,3 +197,20 @@ def test_a_csv_of_too_many_lines_is_refused(dispatcher, contract_type, monkeypat
     monkeypatch.setattr(uploads, "XLSX_LIMITS", dataclasses.replace(uploads.XLSX_LIMITS, rows=50))
     content = csv_bytes([row("LINES-1")]) + b"\n" * 60
     assert_refused(run(dispatcher, content, filename="contracts.csv"), "more than 50 lines")
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_csv_lines_end_as_the_csv_module_reads_them(dispatcher, contract_type, end):
+    text = csv_bytes([row("END-1"), row("END-2", customer_name="两行\n客户")]).decode().replace("\r\n", end)
+    batch = run(dispatcher, text.encode(), filename="contracts.csv")
+    assert batch.status == ContractImport.Status.IMPORTED, (batch.message, batch.errors)
+    assert Contract.objects.get(number="END-2").customer.name == "两行\n客户"
+
+
+def test_a_sheet_longer_than_an_import_stops_as_soon_as_it_is_seen(dispatcher, contract_type, monkeypatch):
+    from contracts.services import imports as import_service
+
+    monkeypatch.setattr(import_service, "MAX_IMPORT_ROWS", 3)
+    rows = b"".join(b'<row r="%d"><c r="A%d"><v>%d</v></c></row>' % (n, n, n) for n in range(1, 10))
+    content = replaced(good_workbook(), {"xl/worksheets/sheet1.xml": sheet(rows)})
+    assert_refused(run(dispatcher, content), "more than 4 rows")

@@ -886,9 +886,14 @@ def contract_import_upload(
     return batch
 
 
+def _without_content():
+    # The file (up to MAX_IMPORT_BYTES) is read once, by the run, not with every status change.
+    return ContractImport.objects.defer("content")
+
+
 def _move(import_id: int, to_status: str, *, by, note: str = "", **values) -> ContractImport:
     with transaction.atomic():
-        batch = lock_for_update(ContractImport.objects.all(), pk=import_id)
+        batch = lock_for_update(_without_content(), pk=import_id)
         for name, value in values.items():
             setattr(batch, name, value)
         apply_transition(instance=batch, to_status=to_status, by=by, note=note, fields=list(values))
@@ -910,7 +915,7 @@ def contract_import_run(*, import_id: int) -> ContractImport:
 
 def _fail_after_unexpected_error(import_id: int) -> ContractImport:
     with transaction.atomic():
-        batch = lock_for_update(ContractImport.objects.select_related("uploaded_by"), pk=import_id)
+        batch = lock_for_update(_without_content().select_related("uploaded_by"), pk=import_id)
         if batch.is_running:
             batch.message = _(
                 "The import stopped on an unexpected error; nothing was imported. "
@@ -937,7 +942,7 @@ def import_is_stuck(batch: ContractImport, *, now=None) -> bool:
 @transaction.atomic
 def contract_import_restart(*, user, import_id: int, now=None) -> ContractImport:
     """Start again an import that waits (the worker could not be reached) or is stuck (its worker stopped)."""
-    batch = lock_for_update(ContractImport.objects.all(), pk=import_id)
+    batch = lock_for_update(_without_content(), pk=import_id)
     require(user, "contracts.manage_contracts", unit_id=batch.unit_id)
     if batch.status == ContractImport.Status.QUEUED:
         return batch
@@ -950,14 +955,14 @@ def contract_import_restart(*, user, import_id: int, now=None) -> ContractImport
 
 
 def _contract_import_run(*, import_id: int) -> ContractImport:
-    batch = ContractImport.objects.select_related("uploaded_by").get(pk=import_id)
+    batch = _without_content().select_related("uploaded_by").get(pk=import_id)
     user = batch.uploaded_by
     if import_is_stuck(batch):
         # The worker stopped half-way (the task is delivered again, acks_late): the import
         # transaction never committed, so start again from the top.
         batch = _move(import_id, ContractImport.Status.QUEUED, by=user, note=_("Restarted after the worker stopped."))
     with transaction.atomic():
-        batch = lock_for_update(ContractImport.objects.all(), pk=import_id)
+        batch = lock_for_update(_without_content(), pk=import_id)
         if batch.status != ContractImport.Status.QUEUED:
             # A task delivered twice or a page reloaded: only a waiting import starts, once.
             return batch
@@ -971,7 +976,9 @@ def _contract_import_run(*, import_id: int) -> ContractImport:
         ContractImport.objects.filter(pk=import_id).update(rows_checked=done, updated_at=timezone.now())
 
     try:
-        header, data = read_table(content=bytes(batch.content), filename=batch.filename)
+        content = ContractImport.objects.filter(pk=import_id).values_list("content", flat=True).get()
+        header, data = read_table(content=bytes(content), filename=batch.filename)
+        del content
         ContractImport.objects.filter(pk=import_id).update(rows_total=len(data))
         result = validate_rows(unit_id=batch.unit_id, header=header, data=data, progress=validation_progress)
     except FileUnreadable as exc:
@@ -1039,7 +1046,7 @@ def _contract_import_run(*, import_id: int) -> ContractImport:
 @transaction.atomic
 def contract_import_accept_valid_rows(*, user, import_id: int) -> ContractImport:
     """After seeing the errors: import the valid rows after all (they are checked again)."""
-    batch = lock_for_update(ContractImport.objects.all(), pk=import_id)
+    batch = lock_for_update(_without_content(), pk=import_id)
     require(user, "contracts.manage_contracts", unit_id=batch.unit_id)
     if batch.status != ContractImport.Status.REJECTED or not batch.rows_valid:
         raise ApplicationError(_("This file has no valid rows waiting to be imported."))

@@ -263,3 +263,17 @@ def test_the_reconciliation_page_runs_a_fixed_number_of_queries(
     add_fees(4, 10)
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(url)
+
+
+def test_the_supervisor_who_recorded_a_fee_cannot_confirm_its_hand_over(paid_voucher, supervisor, dispatcher):
+    """DOMAIN 2: the person who confirms a hand-over is neither the collector nor the recorder."""
+    fee = services.fee_collection_record(
+        user=supervisor, voucher_id=paid_voucher.pk, amount=Decimal("200.50"), receipt_number="R-SUP"
+    )
+    with pytest.raises(ApplicationError, match="recorded"):
+        services.fee_collection_confirm_handover(user=supervisor, fee_id=fee.pk)
+    fee.refresh_from_db()
+    assert fee.status == FeeCollection.Status.COLLECTED
+    services.fee_collection_confirm_handover(user=dispatcher, fee_id=fee.pk)
+    fee.refresh_from_db()
+    assert fee.status == FeeCollection.Status.HANDED_OVER and fee.received_by == dispatcher

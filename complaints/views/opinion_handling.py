@@ -101,7 +101,7 @@ def _action_forms(*, user, opinion: CustomerOpinion) -> dict:
         forms["close"] = OpinionCloseForm()
     if (
         not closed
-        and opinion.kind == CustomerOpinion.Kind.COMPLAINT
+        and opinion.complained
         and user.has_perm("complaints.record_follow_up")
         and user.unit_id == opinion.unit_id
     ):

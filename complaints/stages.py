@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.db.models import Q
 
 from servicedesk.calendars import CalendarSpec, deadline_for
+from servicedesk.models import OrgUnit, User
 from servicedesk.roles import Role
 
 from .models import ApprovalAuthority, ComplaintCase, RoleRank, StageDeadline
@@ -206,3 +207,22 @@ def inbox_q(*, user, rules: dict[str, StageRule]) -> Q:
             ):
                 q |= Q(status=stage)
     return q
+
+
+def action_owner_unit_ids(*, case: ComplaintCase) -> set[int]:
+    """Where an improvement action's owner may come from: the case's own unit and the head-office departments
+    the case's stages involve (the responsible department, the units the deadline table names)."""
+    involved = set(StageDeadline.objects.filter(owner_unit__isnull=False).values_list("owner_unit_id", flat=True))
+    if case.responsible_unit_id is not None:
+        involved.add(case.responsible_unit_id)
+    head_office = OrgUnit.objects.filter(pk__in=involved, kind__in=OrgUnit.HEAD_OFFICE_KINDS)
+    return {case.unit_id, *head_office.values_list("pk", flat=True)}
+
+
+def action_owners(*, case: ComplaintCase):
+    """The people who may be given an improvement action of ``case`` (the picker and the service agree)."""
+    return (
+        User.objects.filter(is_active=True, unit_id__in=action_owner_unit_ids(case=case))
+        .select_related("unit")
+        .order_by("unit__name", "last_name", "first_name", "username")
+    )

@@ -51,7 +51,7 @@ def opinion_record(request):
     kwargs = {
         "units": selectors.units_visible(user=user),
         "customers": scope_to_user(Customer.objects.all(), user=user).order_by("name"),
-        "calls": scope_to_user(RepairCall.objects.all(), user=user).order_by("-received_at")[:200],
+        "calls": scope_to_user(RepairCall.objects.select_related("technician"), user=user),
     }
     form = OpinionRecordForm(request.POST or None, **kwargs)
     if request.method == "POST" and form.is_valid():

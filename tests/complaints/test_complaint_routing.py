@@ -304,3 +304,72 @@ def test_the_follow_up_setting_is_kept_by_administrators(db):
     assert FollowUpPolicy in admin.site._registry
     assert ("complaints", "followuppolicy") in ADMIN_MODELS
     assert FollowUpPolicy._meta.get_field("phone_counts").default is False
+
+
+# --- Issue 12: the repair call of a new opinion or case is a call number resolved within the user's units ---------
+
+
+def _opinion_post(unit, customer, call_value):
+    return {
+        "unit": unit.pk,
+        "customer": customer.pk,
+        "call": call_value,
+        "kind": "complaint",
+        "severity": "general",
+        "source": "phone",
+        "received_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+        "text": "维修后又坏了",
+    }
+
+
+def test_a_new_opinion_takes_the_repair_call_by_its_number(client, unit, dispatcher, technician):
+    from repairs import services as repair_services
+    from tests.factories import log_call
+
+    call = log_call(dispatcher=dispatcher)
+    repair_services.repair_call_dispatch(user=dispatcher, call_id=call.pk, technician=technician)
+    for _ in range(3):
+        log_call(dispatcher=dispatcher)  # newer calls do not push it out of reach
+    client.force_login(dispatcher)
+    response = client.post(reverse("complaints:opinion_record"), _opinion_post(unit, call.customer, call.number))
+    assert response.status_code == 302
+    opinion = CustomerOpinion.objects.get()
+    assert (opinion.call, opinion.technician) == (call, technician)
+
+
+def test_another_units_call_number_is_refused_on_the_new_opinion_form(client, unit, dispatcher, other_dispatcher):
+    from tests.factories import log_call
+
+    theirs = log_call(dispatcher=other_dispatcher)
+    client.force_login(dispatcher)
+    customer = CustomerFactory(unit=unit)
+    response = client.post(reverse("complaints:opinion_record"), _opinion_post(unit, customer, theirs.number))
+    assert response.status_code == 200  # the form again, as the page's other refusals
+    assert "No repair call with this number" in response.text
+    assert not CustomerOpinion.objects.exists()
+    # Leaving it empty is fine: the call is optional.
+    assert client.post(reverse("complaints:opinion_record"), _opinion_post(unit, customer, "")).status_code == 302
+
+
+def test_a_new_case_takes_the_repair_call_by_its_number(client, unit, dispatcher):
+    from complaints.models import ComplaintCase
+    from tests.factories import log_call
+
+    call = log_call(dispatcher=dispatcher)
+    client.force_login(dispatcher)
+    response = client.post(
+        reverse("complaints:case_open"),
+        {
+            "unit": unit.pk,
+            "customer": call.customer.pk,
+            "call": call.number,
+            "kind": "product",
+            "severity": "general",
+            "source": "phone",
+            "received_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+            "description": "主板烧毁",
+            "claimed_amount": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert ComplaintCase.objects.get().call == call

@@ -79,7 +79,12 @@ class OpinionRecordForm(forms.Form):
 class OpinionClassifyForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=CustomerOpinion.Kind.choices)
     severity = forms.ChoiceField(label=_("Severity"), choices=CustomerOpinion.Severity.choices)
-    note = forms.CharField(label=_("Note"), required=False, max_length=500)
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=500,
+        help_text=_("Required when the deputy general manager downgrades: the reason is kept in the history."),
+    )
 
 
 class OpinionForwardForm(forms.Form):

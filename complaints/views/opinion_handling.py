@@ -28,7 +28,7 @@ from ..case_forms import (
 )
 from ..documents import opinion_letter_pdf
 from ..models import CustomerOpinion
-from ..services.opinions import may_handle
+from ..services.opinions import follow_up_refusal, may_handle
 
 INBOX_LIMIT = 200
 
@@ -119,6 +119,8 @@ def _detail(request, opinion, bound: dict | None = None, status: int = 200):
             "opinion": opinion,
             "history": history_for(opinion),
             "follow_ups": list(opinion.follow_ups.select_related("supervisor")),
+            # Clause 二十八: say so when what is recorded (a phone call) is not the follow-up.
+            "follow_up_refusal": follow_up_refusal(opinion=opinion),
             "cases": list(opinion.cases.all()),
             "action_forms": forms,
             "may_open_case": request.user.has_perm("complaints.open_case")

@@ -273,10 +273,13 @@ def _follow_up(people, opinion, method):
     )
 
 
-def test_a_phone_call_is_recorded_but_is_not_the_follow_up(unit, people):
+def test_a_phone_call_is_recorded_but_is_not_the_follow_up(client, unit, people):
+    client.force_login(people["service"])
     opinion = _resolved_complaint(unit, people)
     _follow_up(people, opinion, "phone")
     assert opinion.follow_ups.count() == 1
+    detail = client.get(reverse("complaints:opinion_detail", args=[opinion.pk]))
+    assert 'id="follow-up-not-counting"' in detail.text
     with pytest.raises(ApplicationError, match="in person"):
         services.customer_opinion_close(user=people["service"], opinion_id=opinion.pk)
     _follow_up(people, opinion, "visit")

@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "servicedesk.middleware.PrivateNoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -129,6 +130,10 @@ AXES_FAILURE_LIMIT = env.int("SERVICEDESK_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("SERVICEDESK_LOGIN_COOLOFF_HOURS", default=0.25)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The lock counts the client behind the reverse proxy, as every rate limit does (one helper).
+AXES_CLIENT_IP_CALLABLE = "servicedesk.client_address.client_address"
+# Addresses or networks of the reverse proxies whose X-Forwarded-For is believed (empty: none).
+TRUSTED_PROXIES = env.list("DJANGO_TRUSTED_PROXIES", default=[])
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -187,6 +192,8 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # Behind TLS in production; DJANGO_HTTPS=0 for a plain-HTTP test server.
 HTTPS = env.bool("DJANGO_HTTPS", default=not DEBUG)
 SECURE_SSL_REDIRECT = HTTPS
+# A load balancer's health checks ask over plain HTTP without X-Forwarded-Proto.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31536000 if HTTPS else 0)

@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class PenaltiesConfig(AppConfig):
     name = "penalties"
     verbose_name = _("Penalties")
+
+    def ready(self):
+        from .exports import register_exports
+
+        register_exports()

@@ -96,33 +96,60 @@ class Column:
 
     def cell(self, row, *, for_xlsx: bool):
         """The value as it goes into the file: a number, a local datetime or a safe text."""
-        value = self.raw(row)
-        if value is None or (value == "" and self.kind != TEXT):
-            return None if for_xlsx else ""
+        return self.converter(for_xlsx=for_xlsx)(row)
+
+    def converter(self, *, for_xlsx: bool) -> Callable[[Any], Any]:
+        """A function of the row giving this column's cell, prepared once per file (a million rows call it).
+
+        Labels are translated and made safe here, once, in the language active now; the time zone is read once.
+        """
+        get = self.value if callable(self.value) else (lambda row, path=self.value: resolve(row, path))
         kind = self.kind
+        empty = None if for_xlsx else ""
+
+        def wrap(convert, *, blank_is_empty=True):
+            def cell(row):
+                value = get(row)
+                if value is None or (blank_is_empty and value == ""):
+                    return empty
+                if isinstance(value, str) and kind != TEXT and kind != CHOICE:
+                    return safe_text(value)  # a placeholder such as "—" where a figure is missing
+                return convert(value)
+
+            return cell
+
         if kind == CHOICE:
-            labels = dict(self.choices.choices) if hasattr(self.choices, "choices") else dict(self.choices or {})
-            return safe_text(str(labels.get(value, value)))
+            pairs = self.choices.choices if hasattr(self.choices, "choices") else dict(self.choices or {}).items()
+            labels = {code: safe_text(str(label)) for code, label in pairs}
+            return wrap(lambda v: labels.get(v) or safe_text(str(v)))
         if kind == BOOLEAN:
-            return _("Yes") if value else _("No")
-        if isinstance(value, str) and kind in (INTEGER, NUMBER, DECIMAL, PERCENT):
-            return safe_text(value)  # a placeholder such as "—" where a figure is missing
+            yes, no = _("Yes"), _("No")
+            return wrap(lambda v: yes if v else no)
         if kind == INTEGER:
-            return int(value)
+            return wrap(int)
         if kind == DECIMAL:
-            return Decimal(value) if for_xlsx else str(value)
+            return wrap(Decimal if for_xlsx else str)
         if kind in (NUMBER, PERCENT):  # a share is written as the fraction; Excel shows it as a percentage
-            return value if for_xlsx else str(value)
-        if kind == DATETIME:
-            if isinstance(value, dt.datetime):
-                local = timezone.localtime(value) if timezone.is_aware(value) else value
-                return local.replace(tzinfo=None, microsecond=0) if for_xlsx else local.strftime("%Y-%m-%d %H:%M")
-            kind = DATE
-        if kind == DATE:
-            return value if for_xlsx else value.isoformat()
-        if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-            return value if for_xlsx else str(value)
-        return safe_text(str(value))
+            return wrap((lambda v: v) if for_xlsx else str)
+        if kind in (DATETIME, DATE):
+            zone = timezone.get_current_timezone()
+
+            def moment(v):
+                if not isinstance(v, dt.datetime):
+                    return v if for_xlsx else v.isoformat()
+                local = v.astimezone(zone) if v.tzinfo is not None else v
+                if for_xlsx:
+                    return local.replace(tzinfo=None, microsecond=0)
+                return f"{local.year:04d}-{local.month:02d}-{local.day:02d} {local.hour:02d}:{local.minute:02d}"
+
+            return wrap(moment)
+
+        def text(v):
+            if isinstance(v, int | float | Decimal) and not isinstance(v, bool):
+                return v if for_xlsx else str(v)
+            return safe_text(str(v))
+
+        return wrap(text, blank_is_empty=False)
 
 
 def _kind_of(field) -> str:
@@ -268,9 +295,10 @@ def csv_chunks(columns: list[Column], rows: Iterable, *, language: str | None = 
     with translation.override(language or translation.get_language()):
         writer = csv.writer(_Line())
         yield ("\ufeff" + writer.writerow([str(c.label) for c in columns])).encode("utf-8")
+        cells = [c.converter(for_xlsx=False) for c in columns]
         batch = []
         for row in iterate(rows):
-            batch.append(writer.writerow([c.cell(row, for_xlsx=False) for c in columns]))
+            batch.append(writer.writerow([cell(row) for cell in cells]))
             if len(batch) >= CHUNK_SIZE:
                 yield "".join(batch).encode("utf-8")
                 batch = []
@@ -311,11 +339,12 @@ def write_xlsx(
         header.append(cell)
     sheet.append(header)
     formats = [NUMBER_FORMATS.get(c.kind) for c in columns]
+    cells = [c.converter(for_xlsx=True) for c in columns]
     written = 0
     for row in iterate(rows):
         values = []
-        for c, number_format in zip(columns, formats, strict=True):
-            value = c.cell(row, for_xlsx=True)
+        for cell_of, number_format in zip(cells, formats, strict=True):
+            value = cell_of(row)
             if number_format and value is not None:
                 cell = WriteOnlyCell(sheet, value=value)
                 cell.number_format = number_format

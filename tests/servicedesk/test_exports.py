@@ -95,8 +95,8 @@ def test_headers_are_in_the_users_language(client, dispatcher):
     with translation.override("zh-hans"):
         response = client.get(reverse("export", args=["board", "csv"]), HTTP_ACCEPT_LANGUAGE="zh-hans")
         rows = _csv_rows(response)
-    assert "报修单号" in rows[0] or any("\u4e00" <= ch <= "\u9fff" for ch in "".join(rows[0]))
-    assert rows[1][rows[0].index(rows[0][2])] != "logged"  # a status label, never the code
+    assert rows[0][:3] == ["叫修单号", "客户", "状态"] or "叫修单号" in rows[0]
+    assert rows[1][rows[0].index("状态")] == "已登记"  # the status's label in Chinese, never the code
 
 
 @pytest.mark.parametrize("dangerous", ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"])
@@ -214,29 +214,20 @@ def test_old_export_files_are_deleted_once(dispatcher, monkeypatch):
     assert job.status == ExportJob.Status.EXPIRED and not job.file
 
 
-@pytest.mark.parametrize(
-    "page",
-    [
-        "board",
-        "register",
-        "repair-cards",
-        "fees",
-        "vouchers",
-        "contracts",
-        "expiry-notices",
-        "survey-cards",
-        "opinions",
-        "complaint-cases",
-        "penalty-rulings",
-    ],
-)
-def test_every_list_page_exports_csv_and_excel(page, head_office_user):
-    head_office_user.groups.set(
-        __import__("django.contrib.auth.models", fromlist=["Group"]).Group.objects.all()
-    )
+@pytest.mark.parametrize("page", sorted(exports.registered()))
+def test_every_list_page_exports_csv_and_excel_with_translated_headers(page, unit, head_office):
+    from django.contrib.auth.models import Group
+
+    user = UserFactory(username="everything", unit=head_office, roles=[])
+    user.groups.set(Group.objects.all())
     client = Client()
-    client.force_login(head_office_user)
-    assert page in exports.registered()
-    for fmt in ("csv", "xlsx"):
-        response = client.get(reverse("export", args=[page, fmt]))
-        assert response.status_code in (200, 404), (page, fmt, response.status_code)
+    client.force_login(user)
+    params = {"unit": unit.pk, "month": timezone.localdate().strftime("%Y-%m")}
+    csv_response = client.get(reverse("export", args=[page, "csv"]), params, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert csv_response.status_code == 200, csv_response.status_code
+    body = b"".join(csv_response.streaming_content) if csv_response.streaming else csv_response.content
+    header = body.decode("utf-8").splitlines()[0]
+    assert header.startswith("\ufeff")
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in header), header  # the users' language, Chinese
+    xlsx = client.get(reverse("export", args=[page, "xlsx"]), params)
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"

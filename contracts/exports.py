@@ -99,4 +99,3 @@ def register_exports() -> None:
             filename="expiry-notices",
         )
     )
-

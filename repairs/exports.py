@@ -132,9 +132,7 @@ def _fee_rows(*, user, params):
 
 def _voucher_columns(user):
     return [
-        *fields(
-            ServiceVoucher, "number", "unit__name", "call__number", labels={"unit__name": _("unit")}
-        ),
+        *fields(ServiceVoucher, "number", "unit__name", "call__number", labels={"unit__name": _("unit")}),
         *fields(ServiceVoucher, "call__customer__name", labels={"call__customer__name": _("Customer")}),
         person("technician", _("technician")),
         *fields(

@@ -141,6 +141,10 @@ _PENALTY_PERMISSIONS = {
 for _role, _perms in _PENALTY_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_perms]
 
+# The service dashboard (clause 十九 as a number): supervisors for their unit, head office and management for all.
+for _role in (Role.SUPERVISOR, Role.SERVICE_DEPARTMENT, Role.DEPUTY_GM, Role.DEPARTMENT_HEAD, Role.GM_OFFICE):
+    ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], "dashboard.view_dashboard"]
+
 # Reference tables an administrator keeps in the admin site.
 ADMIN_MODELS = [
     ("servicedesk", "orgunit"),

@@ -151,6 +151,16 @@ ROLE_PERMISSIONS[Role.SALES_MANAGER] = [
     "complaints.work_case",
     "complaints.view_appraisal",
 ]
+# The service dashboard (clause 十九 as a number): supervisors for their unit, head office and management for all.
+for _role in (
+    Role.SUPERVISOR,
+    Role.SERVICE_DEPARTMENT,
+    Role.SALES_MANAGER,
+    Role.DEPUTY_GM,
+    Role.DEPARTMENT_HEAD,
+    Role.GM_OFFICE,
+):
+    ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], "dashboard.view_dashboard"]
 
 # Reference tables an administrator keeps in the admin site.
 ADMIN_MODELS = [

@@ -7,10 +7,12 @@ from django.contrib.auth.decorators import permission_required
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from servicedesk.exceptions import ApplicationError
+from servicedesk.progress import progress_context, progress_partial
 
 from .. import selectors, services
 from ..forms import ContractImportForm
@@ -87,8 +89,17 @@ def import_upload(request):
 
 def _progress_context(batch):
     done, total = import_progress_now(batch)
-    percent = int(done * 100 / total) if total else (100 if not batch.is_running else 0)
-    return {"batch": batch, "done": done, "total": total, "percent": min(percent, 100)}
+    return {
+        "batch": batch,
+        **progress_context(
+            done=done,
+            total=total,
+            running=batch.is_running,
+            status_label=batch.get_status_display(),
+            url=reverse("contracts:import_progress", args=[batch.pk]),
+            element_id="import-progress",
+        ),
+    }
 
 
 @require_GET
@@ -106,10 +117,7 @@ def import_detail(request, pk):
 def import_progress(request, pk):
     """Polled by htmx while the import runs; once it is done the whole page reloads to show the report."""
     batch = selectors.contract_import_get_for_user(user=request.user, pk=pk)
-    response = render(request, "contracts/_import_progress.html", _progress_context(batch))
-    if not batch.is_running and request.htmx:
-        response["HX-Refresh"] = "true"
-    return response
+    return progress_partial(request, _progress_context(batch))
 
 
 @require_POST

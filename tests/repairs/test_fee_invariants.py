@@ -52,9 +52,9 @@ operation = st.one_of(
 def _current(first: ServiceVoucher) -> ServiceVoucher:
     voucher = first
     while True:
-        nxt = ServiceVoucher.objects.filter(corrects=voucher, status=ServiceVoucher.Status.SIGNED).first()
+        nxt = ServiceVoucher.objects.filter(corrects=voucher).exclude(status=ServiceVoucher.Status.DRAFT).first()
         if nxt is None:
-            return voucher
+            return ServiceVoucher.objects.get(pk=voucher.pk)  # as stored now
         voucher = nxt
 
 

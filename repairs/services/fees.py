@@ -276,7 +276,7 @@ def fee_balance_collect(
 def _reason(reason: str, *, field: str = "reason") -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise ApplicationError(_("Give the reason."), field=field)
+        raise ApplicationError(_("Give the reason; it is recorded."), field=field)
     return reason[:1000]
 
 

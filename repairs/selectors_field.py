@@ -162,6 +162,13 @@ def fee_balances_of_calls(*, user, call_ids) -> dict[int, Decimal]:
     return {row["call_id"]: row["balance"] for row in rows}
 
 
+def customer_fee_balance(*, user, customer_id: int) -> Decimal:
+    """What a customer still owes for visits on all their calls (the customer page); 0.00 when nothing."""
+    return _open_balances(user=user).filter(call__customer_id=customer_id).aggregate(
+        balance=Sum("fee_balance", default=Decimal("0.00"))
+    )["balance"]
+
+
 def call_fee_balance(*, user, call: RepairCall) -> Decimal:
     """What the call's customer still owes for its visits; 0.00 when nothing is owed."""
     return fee_balances_of_calls(user=user, call_ids=[call.pk]).get(call.pk, Decimal("0.00"))

@@ -1,15 +1,18 @@
 """DOMAIN 2, clause 十: one visit one fee (corrections carry it), adjustments, balances, write-offs."""
 
 import datetime as dt
+import threading
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from repairs import selectors_field, services
 from repairs.models import FeeAdjustment, FeeCollection, ServiceVoucher
 from servicedesk.exceptions import ApplicationError
+from tests.conftest import is_postgres
 
 from .field import call_on_site, draft_voucher, png_signature, signed_voucher
 
@@ -190,6 +193,18 @@ def test_a_part_payment_leaves_a_balance_on_the_call_until_collected(visit, tech
         services.fee_balance_collect(user=technician, voucher_id=visit.pk, amount=Decimal("1.00"))
 
 
+def test_the_customers_balance_adds_up_their_calls(visit, dispatcher, technician, other_supervisor):
+    other = signed_voucher(technician=technician, call=call_on_site(dispatcher=dispatcher, technician=technician))
+    services.fee_collection_record(user=technician, voucher_id=visit.pk, amount=Decimal("150.00"))
+    services.fee_collection_record(user=technician, voucher_id=other.pk, amount=Decimal("200.00"))
+    for voucher in (visit, other):
+        assert selectors_field.customer_fee_balance(user=dispatcher, customer_id=voucher.call.customer_id) > 0
+    assert selectors_field.customer_fee_balance(user=dispatcher, customer_id=visit.call.customer_id) == Decimal(
+        "50.50"
+    )
+    assert selectors_field.customer_fee_balance(user=other_supervisor, customer_id=visit.call.customer_id) == 0
+
+
 def test_another_units_user_sees_no_balance(visit, technician, other_supervisor):
     services.fee_collection_record(user=technician, voucher_id=visit.pk, amount=Decimal("150.00"))
     assert selectors_field.fee_balances_of_calls(user=other_supervisor, call_ids=[visit.call_id]) == {}
@@ -314,3 +329,38 @@ def test_the_reconciliation_stays_flat_in_queries_with_balances_and_adjustments(
     with django_assert_max_num_queries(len(few.captured_queries)):
         page = client.get(url)
     assert page.text.count("row-overdue") >= 4  # the not-collected vouchers stand out
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.skipif(not is_postgres(), reason="needs PostgreSQL row locks")
+def test_a_balance_collected_and_written_off_at_once_is_settled_once(dispatcher, technician, supervisor):
+    voucher = signed_voucher(technician=technician, call=call_on_site(dispatcher=dispatcher, technician=technician))
+    services.fee_collection_record(user=technician, voucher_id=voucher.pk, amount=Decimal("150.00"))
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def run(action):
+        try:
+            barrier.wait()
+            action()
+            outcomes.append("ok")
+        except ApplicationError:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    actions = [
+        lambda: services.fee_balance_collect(user=technician, voucher_id=voucher.pk, amount=Decimal("50.50")),
+        lambda: services.fee_balance_write_off(user=supervisor, voucher_id=voucher.pk, reason="Customer moved"),
+    ]
+    threads = [threading.Thread(target=run, args=(a,)) for a in actions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["ok", "refused"]
+    voucher.refresh_from_db()
+    account = services.fee_account_for(voucher=voucher)
+    assert voucher.fee_balance == account.balance == 0
+    assert account.collected + account.written_off == voucher.total_due

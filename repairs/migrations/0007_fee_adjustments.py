@@ -70,12 +70,6 @@ class Migration(migrations.Migration):
             name='voucher',
             field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='fees', to='repairs.servicevoucher', verbose_name='service voucher'),
         ),
-        migrations.RunPython(fill_fee_ledger, migrations.RunPython.noop),
-        migrations.AlterField(
-            model_name='feecollection',
-            name='collected_on',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='repairs.servicevoucher', verbose_name='collected on voucher'),
-        ),
         migrations.AddIndex(
             model_name='servicevoucher',
             index=models.Index(condition=models.Q(('fee_balance__gt', 0)), fields=['unit', 'signed_at'], name='voucher_fee_open_idx'),
@@ -116,4 +110,7 @@ class Migration(migrations.Migration):
             model_name='feeadjustment',
             constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='fee_adjustment_amount_positive'),
         ),
+        # Last: rows updated here leave deferred constraint checks pending, and PostgreSQL refuses an ALTER TABLE
+        # of those tables in the same transaction (the NOT NULL of collected_on is 0008).
+        migrations.RunPython(fill_fee_ledger, migrations.RunPython.noop),
     ]

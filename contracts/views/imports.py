@@ -15,7 +15,15 @@ from servicedesk.exceptions import ApplicationError
 from .. import selectors, services
 from ..forms import ContractImportForm
 from ..models import ContractImport
-from ..services.imports import INLINE_IMPORT_BYTES, MAX_IMPORT_ROWS, TEMPLATE_HEADER, import_progress_now, template_csv
+from ..services.imports import (
+    INLINE_IMPORT_BYTES,
+    MAX_IMPORT_ROWS,
+    TEMPLATE_HEADER,
+    import_error_rows,
+    import_is_stuck,
+    import_progress_now,
+    template_csv,
+)
 from .contracts import form_error
 
 log = logging.getLogger(__name__)
@@ -87,7 +95,10 @@ def _progress_context(batch):
 @permission_required("contracts.manage_contracts", raise_exception=True)
 def import_detail(request, pk):
     batch = selectors.contract_import_get_for_user(user=request.user, pk=pk)
-    return render(request, "contracts/import_detail.html", _progress_context(batch))
+    context = _progress_context(batch)
+    context["errors"] = import_error_rows(batch)
+    context["can_restart"] = batch.status == ContractImport.Status.QUEUED or import_is_stuck(batch)
+    return render(request, "contracts/import_detail.html", context)
 
 
 @require_GET
@@ -117,9 +128,13 @@ def import_valid_rows(request, pk):
 @require_POST
 @permission_required("contracts.manage_contracts", raise_exception=True)
 def import_restart(request, pk):
-    """Queue a waiting import again (the worker could not be reached when it was uploaded)."""
+    """Start a waiting import again (the worker could not be reached), or a stuck one (its worker stopped)."""
     batch = selectors.contract_import_get_for_user(user=request.user, pk=pk)
-    if batch.status == ContractImport.Status.QUEUED:
+    try:
+        batch = services.contract_import_restart(user=request.user, import_id=batch.pk)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
         if not _start(batch):
             messages.warning(request, _("The background worker cannot be reached; start the import again later."))
     return redirect("contracts:import_detail", pk=pk)

@@ -77,7 +77,7 @@ def ours(flow, people, settings, tmp_path):
     case = flow.open(received_at=past, now=past, severity="serious")
     services.reminder_slips_issue(now=timezone.now())
     attachment = services.case_attachment_add(
-        user=people["dispatcher"], case_id=case.pk, upload=SimpleUploadedFile("a.png", b"\x89PNG\r\n\x1a\n0000")
+        user=people["dispatcher"], case_id=case.pk, upload=SimpleUploadedFile("a.pdf", b"%PDF-1.4\n0000")
     )
     item = services.return_allowance_record(
         user=people["dispatcher"],

@@ -112,6 +112,8 @@ def main() -> int:
                 promised_at=now + dt.timedelta(days=2),
                 items_received="电源线一根",
             )
+            fee = services.fee_collection_record(user=boss, voucher_id=voucher.pk, amount=Decimal("300.00"))
+            from repairs.selectors_field import fee_get_for_user, fee_receipt_context
             from servicedesk.workflow import history_for
 
             documents = {
@@ -126,6 +128,10 @@ def main() -> int:
                 "repair card": (
                     "repairs/pdf/repair_card.html",
                     {"card": card, "entry": card.register_entry, "call": card.call, "history": list(history_for(card))},
+                ),
+                "fee receipt": (
+                    "repairs/pdf/fee_receipt.html",
+                    fee_receipt_context(fee=fee_get_for_user(user=boss, pk=fee.pk)),
                 ),
             }
             for name, (template, context) in documents.items():

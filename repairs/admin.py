@@ -56,6 +56,7 @@ class RepairCallAdmin(admin.ModelAdmin):
 # --- Field service (issue 3) ------------------------------------------------------------------------------
 
 from .models import (  # noqa: E402
+    FeeAdjustment,
     FeeCollection,
     RegisterEntry,
     RepairCard,
@@ -114,10 +115,18 @@ class ServiceVoucherAdmin(ReadOnlyAdmin):
 
 @admin.register(FeeCollection)
 class FeeCollectionAdmin(ReadOnlyAdmin):
-    list_display = ["receipt_number", "unit", "technician", "amount", "collected_at", "status", "received_by"]
-    list_filter = ["status", "unit"]
+    list_display = ["receipt_number", "unit", "technician", "kind", "amount", "collected_at", "status", "received_by"]
+    list_filter = ["status", "kind", "unit"]
     search_fields = ["receipt_number", "voucher__number"]
     list_select_related = ["unit", "technician", "received_by"]
+
+
+@admin.register(FeeAdjustment)
+class FeeAdjustmentAdmin(ReadOnlyAdmin):
+    list_display = ["voucher", "unit", "kind", "amount", "reason", "created_by", "created_at"]
+    list_filter = ["kind", "unit"]
+    search_fields = ["voucher__number", "reason"]
+    list_select_related = ["voucher", "unit", "created_by"]
 
 
 @admin.register(RepairCard)

@@ -81,7 +81,6 @@ def seed_field_service(*, units, users, stdout=None) -> None:
                 user=tech,
                 voucher_id=voucher.pk,
                 amount=Decimal("127.00"),
-                receipt_number="SJ-0001",
                 collected_at=now - dt.timedelta(days=2),
             )
         if scenario in ("fee", "free", "invoice"):

@@ -7,11 +7,12 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from servicedesk.bounds import decimal_limits
 from servicedesk.exceptions import ApplicationError
 from servicedesk.forms import DecimalField
 
 from .forms import DATETIME_INPUT
-from .models import RegisterEntry
+from .models import FeeAdjustment, FeeCollection, RegisterEntry
 from .services.vouchers import MAX_PARTS, PartLine
 from .signatures import signature_from_data_url
 
@@ -95,11 +96,31 @@ class SignForm(forms.Form):
     signed_by_name = forms.CharField(label=_("Customer's name (who signs)"), max_length=100)
     signature = SignatureField(label=_("Signature"))
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # Shown for a correction whose total differs from what the visit already settled (DOMAIN 2).
+    fee_difference_reason = forms.CharField(
+        label=_("Reason for the difference in the fee"),
+        max_length=FeeAdjustment._meta.get_field("reason").max_length,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, fee_difference=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not fee_difference:
+            del self.fields["fee_difference_reason"]
+
+
+def _fee_amount_limits() -> dict:
+    limits = decimal_limits(FeeCollection._meta.get_field("amount"))
+    return {**limits, "min_value": None}  # a negative amount gets the clearer message of clean_amount
 
 
 class FeeForm(forms.Form):
-    amount = DecimalField(label=_("Amount collected (yuan)"), **MONEY)
-    receipt_number = forms.CharField(label=_("Receipt number"), max_length=64)
+    """The fee, or a further amount against the balance; the receipt number comes from the unit's series."""
+
+    amount = DecimalField(label=_("Amount collected (yuan)"), **_fee_amount_limits())
+    # How many collections the visit had when the form was shown: a double submit sees one more.
+    collections_seen = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0, max_value=10_000)
 
     def clean_amount(self):
         amount = self.cleaned_data["amount"]
@@ -108,6 +129,20 @@ class FeeForm(forms.Form):
         if amount == 0:
             raise forms.ValidationError(_("Enter the amount collected (more than zero)."))
         return amount
+
+
+class WriteOffForm(forms.Form):
+    amount = DecimalField(
+        label=_("Amount written off (yuan)"),
+        required=False,
+        help_text=_("Leave empty to write off the whole balance."),
+        **{**decimal_limits(FeeAdjustment._meta.get_field("amount")), "min_value": Decimal("0.01")},
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=FeeAdjustment._meta.get_field("reason").max_length,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
 
 class InvoiceForm(forms.Form):

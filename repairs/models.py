@@ -373,6 +373,9 @@ class ServiceVoucher(models.Model):
     )
     total_due = models.DecimalField(_("amount due"), max_digits=12, decimal_places=2, default=Decimal("0.00"))
     settlement = models.CharField(_("settlement"), max_length=16, choices=Settlement.choices, default=Settlement.NONE)
+    # What the customer still owes on the visit (collect on site): the fee services keep it equal to the
+    # total less collections and write-offs plus refunds, so open balances are one indexed read.
+    fee_balance = models.DecimalField(_("balance to collect"), max_digits=12, decimal_places=2, default=Decimal("0.00"))
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT)
     signature_png = models.BinaryField(_("customer's signature"), null=True, blank=True, editable=False)
     signed_by_name = models.CharField(_("signed by"), max_length=100, blank=True)
@@ -404,6 +407,7 @@ class ServiceVoucher(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(total_due__gte=0), name="voucher_total_not_negative"),
+            models.CheckConstraint(condition=models.Q(fee_balance__gte=0), name="voucher_fee_balance_not_negative"),
             models.CheckConstraint(
                 condition=models.Q(departed_at__gte=models.F("arrived_at")), name="voucher_left_after_arrival"
             ),
@@ -414,6 +418,10 @@ class ServiceVoucher(models.Model):
                 fields=["unit", "signed_at"],
                 name="voucher_to_invoice_idx",
                 condition=models.Q(settlement="invoice", invoiced_at__isnull=True),
+            ),
+            # The reconciliation's "not collected" and open balances, the call's and customer's balance.
+            models.Index(
+                fields=["unit", "signed_at"], name="voucher_fee_open_idx", condition=models.Q(fee_balance__gt=0)
             ),
         ]
 
@@ -483,12 +491,25 @@ class FeeCollection(models.Model):
         COLLECTED = "collected", _("Collected, not handed over")
         HANDED_OVER = "handed_over", _("Handed over to the clerk")
 
+    class Kind(models.TextChoices):
+        FEE = "fee", _("Fee of the visit")
+        BALANCE = "balance", _("Collected against the balance")
+
     TRANSITIONS = {Status.COLLECTED: (Status.HANDED_OVER,), Status.HANDED_OVER: ()}
 
-    # One voucher, one fee: a double-submitted form cannot record it twice.
-    voucher = models.OneToOneField(
-        ServiceVoucher, verbose_name=_("service voucher"), on_delete=models.PROTECT, related_name="fee"
+    # The visit's current voucher: a correction, once signed, carries the fees of the voucher it replaces
+    # (DOMAIN 2, one visit one fee), so the fee row moves to it; ``collected_on`` keeps where it was taken.
+    voucher = models.ForeignKey(
+        ServiceVoucher, verbose_name=_("service voucher"), on_delete=models.PROTECT, related_name="fees"
     )
+    collected_on = models.ForeignKey(
+        ServiceVoucher,
+        verbose_name=_("collected on voucher"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.FEE)
     unit = models.ForeignKey(
         "servicedesk.OrgUnit", verbose_name=_("unit"), on_delete=models.PROTECT, related_name="fee_collections"
     )
@@ -517,6 +538,8 @@ class FeeCollection(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="fee_amount_positive"),
             models.UniqueConstraint(fields=["unit", "receipt_number"], name="one_fee_per_receipt_number"),
+            # One visit, one fee: a correction carries the fee, it never takes a second one.
+            models.UniqueConstraint(fields=["voucher"], condition=models.Q(kind="fee"), name="one_fee_per_visit"),
         ]
         indexes = [
             models.Index(fields=["unit", "collected_at"], name="fee_unit_collected_idx"),
@@ -527,6 +550,56 @@ class FeeCollection(models.Model):
 
     def __str__(self):
         return f"{self.receipt_number}: {self.amount}"
+
+    def get_absolute_url(self):
+        return reverse("repairs:fee_receipt_pdf", args=[self.pk])
+
+
+class FeeAdjustment(models.Model):
+    """DOMAIN 2: a line that changes what a visit's customer owes, other than cash collected.
+
+    A signed correction that changes the visit's total gives a line to collect (the balance grows), less
+    to collect (within the open balance) or a refund (what was settled above the new total, handed
+    back); a supervisor writes off a balance that will not be collected. Only refunds and write-offs
+    move the account (the other two record why the total changed). Every line has who, when and
+    why; amounts are positive Decimals, the kind gives the sign.
+    """
+
+    class Kind(models.TextChoices):
+        COLLECT = "collect", _("Difference to collect")
+        REDUCE = "reduce", _("Less to collect")
+        REFUND = "refund", _("Refunded to the customer")
+        WRITE_OFF = "write_off", _("Written off")
+
+    unit = models.ForeignKey(
+        "servicedesk.OrgUnit", verbose_name=_("unit"), on_delete=models.PROTECT, related_name="fee_adjustments"
+    )
+    # Like a fee, the line follows the visit's current voucher; ``made_on`` is the voucher it was made on.
+    voucher = models.ForeignKey(
+        ServiceVoucher, verbose_name=_("service voucher"), on_delete=models.PROTECT, related_name="fee_adjustments"
+    )
+    made_on = models.ForeignKey(
+        ServiceVoucher, verbose_name=_("made on voucher"), on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2)
+    reason = models.TextField(_("reason"), max_length=1000)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("recorded"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("fee adjustment")
+        verbose_name_plural = _("fee adjustments")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="fee_adjustment_amount_positive"),
+        ]
+        indexes = [models.Index(fields=["unit", "created_at"], name="fee_adjustment_unit_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.amount}"
 
 
 class RepairCard(models.Model):

@@ -5,15 +5,34 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
+from servicedesk.chinese_amounts import amount_in_capitals
 from servicedesk.models import OrgUnit
 from servicedesk.scoping import scope_to_user, user_may_act_in_unit
 
-from .models import FeeCollection, RegisterEntry, RepairCall, RepairCard, RepairCardDelay, ServiceVoucher, VoucherPart
-from .services.fees import FeePolicy, fee_policy_for
+from .models import (
+    FeeAdjustment,
+    FeeCollection,
+    RegisterEntry,
+    RepairCall,
+    RepairCard,
+    RepairCardDelay,
+    ServiceVoucher,
+    VoucherPart,
+)
+from .services.fees import (
+    CorrectionEffect,
+    FeeAccount,
+    FeePolicy,
+    correction_effect,
+    fee_account_for,
+    fee_policy_for,
+)
+
+FEN = Decimal("0.01")  # money to the fen
 
 
 def _get(qs: QuerySet, pk: int):
@@ -52,7 +71,7 @@ def voucher_get_for_user(*, user, pk: int) -> ServiceVoucher:
 
 
 def vouchers_of_call(*, user, call: RepairCall) -> list[ServiceVoucher]:
-    return list(voucher_queryset(user=user).filter(call=call).select_related("fee").order_by("created_at", "id"))
+    return list(voucher_queryset(user=user).filter(call=call).prefetch_related("fees").order_by("created_at", "id"))
 
 
 def signed_vouchers_of_call(*, user, call: RepairCall) -> QuerySet:
@@ -63,7 +82,102 @@ def signed_vouchers_of_call(*, user, call: RepairCall) -> QuerySet:
 
 
 def fee_get_for_user(*, user, pk: int) -> FeeCollection:
-    return _get(scope_to_user(FeeCollection.objects.all(), user=user).select_related("voucher"), pk)
+    return _get(
+        scope_to_user(FeeCollection.objects.all(), user=user).select_related(
+            "voucher__call__customer", "voucher__call__product", "collected_on", "unit", "technician"
+        ),
+        pk,
+    )
+
+
+@dataclass
+class FeeLedger:
+    """A visit's money on its voucher's page: the fees (with receipts), the adjustment lines, the account."""
+
+    fees: list[FeeCollection]
+    adjustments: list[FeeAdjustment]
+    account: FeeAccount
+
+    @property
+    def fee(self) -> FeeCollection | None:
+        return next((f for f in self.fees if f.kind == FeeCollection.Kind.FEE), None)
+
+
+def voucher_fee_ledger(*, voucher: ServiceVoucher) -> FeeLedger:
+    """The money of the visit whose current voucher is ``voucher``; a superseded voucher's moved to its correction."""
+    return FeeLedger(
+        fees=list(
+            FeeCollection.objects.filter(voucher=voucher)
+            .select_related("collected_on", "technician", "received_by")
+            .order_by("collected_at", "id")
+        ),
+        adjustments=list(
+            FeeAdjustment.objects.filter(voucher=voucher)
+            .select_related("created_by", "made_on")
+            .order_by("created_at", "id")
+        ),
+        account=fee_account_for(voucher=voucher),
+    )
+
+
+def fee_receipt_context(*, fee: FeeCollection) -> dict:
+    """What the customer's receipt (收款收据) prints: the amount in figures and in Chinese capitals."""
+    return {
+        "fee": fee,
+        "call": fee.voucher.call,
+        "amount_in_capitals": amount_in_capitals(fee.amount),
+        "balance": fee.voucher.fee_balance,
+    }
+
+
+def correction_fee_effect(*, voucher: ServiceVoucher) -> CorrectionEffect | None:
+    """For a draft correction of a visit with money whose total changed: what signing will do (else None)."""
+    if not voucher.corrects_id or voucher.status != ServiceVoucher.Status.DRAFT:
+        return None
+    original = voucher.corrects
+    if not (
+        FeeCollection.objects.filter(voucher=original).exists()
+        or FeeAdjustment.objects.filter(voucher=original).exists()
+    ):
+        return None
+    effect = correction_effect(account=fee_account_for(voucher=original), corrected_total=voucher.total_due)
+    return effect if effect.change else None
+
+
+def _open_balances(*, user) -> QuerySet:
+    # Only a signed voucher holds a balance (signing a correction clears the one it supersedes).
+    return voucher_queryset(user=user).filter(fee_balance__gt=0, status=ServiceVoucher.Status.SIGNED)
+
+
+def fee_balances_of_calls(*, user, call_ids) -> dict[int, Decimal]:
+    """What each call's customer still owes for its visits (collect on site), by call id; one query.
+
+    For the customer page and any list of calls: calls with nothing owed are left out.
+    """
+    rows = (
+        _open_balances(user=user)
+        .filter(call_id__in=list(call_ids))
+        .values("call_id")
+        .annotate(balance=Sum("fee_balance"))
+        .order_by()
+    )
+    # SQLite sums decimals without their scale (50.5); money is shown to the fen (50.50).
+    return {row["call_id"]: row["balance"].quantize(FEN) for row in rows}
+
+
+def customer_fee_balance(*, user, customer_id: int) -> Decimal:
+    """What a customer still owes for visits on all their calls (the customer page); 0.00 when nothing."""
+    return (
+        _open_balances(user=user)
+        .filter(call__customer_id=customer_id)
+        .aggregate(balance=Sum("fee_balance", default=Decimal("0.00")))["balance"]
+        .quantize(FEN)
+    )
+
+
+def call_fee_balance(*, user, call: RepairCall) -> Decimal:
+    """What the call's customer still owes for its visits; 0.00 when nothing is owed."""
+    return fee_balances_of_calls(user=user, call_ids=[call.pk]).get(call.pk, Decimal("0.00"))
 
 
 @dataclass
@@ -84,6 +198,30 @@ class Reconciliation:
     outstanding_fees: list[FeeCollection]
     to_invoice: list[ServiceVoucher]
     totals: TechnicianFees = field(default_factory=lambda: TechnicianFees(technician=None))
+    # Signed "collect on site" vouchers with no fee recorded, and visits with a balance left after a fee.
+    not_collected: list[ServiceVoucher] = field(default_factory=list)
+    open_balances: list[ServiceVoucher] = field(default_factory=list)
+    # The day's adjustment lines: differences after corrections, refunds, write-offs.
+    adjustments: list[FeeAdjustment] = field(default_factory=list)
+
+    @property
+    def not_collected_total(self) -> Decimal:
+        return sum((v.fee_balance for v in self.not_collected), Decimal("0.00"))
+
+    @property
+    def open_balances_total(self) -> Decimal:
+        return sum((v.fee_balance for v in self.open_balances), Decimal("0.00"))
+
+    def adjustments_total(self, kind: str) -> Decimal:
+        return sum((a.amount for a in self.adjustments if a.kind == kind), Decimal("0.00"))
+
+    @property
+    def refunded_total(self) -> Decimal:
+        return self.adjustments_total(FeeAdjustment.Kind.REFUND)
+
+    @property
+    def written_off_total(self) -> Decimal:
+        return self.adjustments_total(FeeAdjustment.Kind.WRITE_OFF)
 
     @property
     def number(self) -> str:
@@ -190,6 +328,19 @@ def fee_reconciliation(*, user, unit: OrgUnit, day: dt.date) -> Reconciliation:
         .select_related("call__customer", "technician")
         .order_by("signed_at", "id")
     )
+    # Balances as they stand now, of visits signed by the end of the day (a fee recorded later clears them).
+    open_vouchers = list(
+        _open_balances(user=user)
+        .filter(unit=unit, signed_at__lt=end)
+        .annotate(has_fee=Exists(FeeCollection.objects.filter(voucher=OuterRef("pk"))))
+        .select_related("call__customer", "technician")
+        .order_by("signed_at", "id")
+    )
+    adjustments = list(
+        FeeAdjustment.objects.filter(unit=unit, created_at__gte=start, created_at__lt=end)
+        .select_related("voucher__call__customer", "created_by")
+        .order_by("created_at", "id")
+    )
     return Reconciliation(
         unit=unit,
         day=day,
@@ -198,6 +349,9 @@ def fee_reconciliation(*, user, unit: OrgUnit, day: dt.date) -> Reconciliation:
         outstanding_fees=outstanding_fees,
         to_invoice=to_invoice,
         totals=totals,
+        not_collected=[v for v in open_vouchers if not v.has_fee],
+        open_balances=[v for v in open_vouchers if v.has_fee],
+        adjustments=adjustments,
     )
 
 

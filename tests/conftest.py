@@ -2,7 +2,9 @@ import os
 import uuid
 
 import pytest
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS
+from django.utils import translation
 
 from servicedesk.db import REPLICA_DB_ALIAS
 from servicedesk.roles import Role
@@ -130,6 +132,15 @@ def _board_cache_per_test(monkeypatch):
 
     monkeypatch.setattr(board_cache, "NAMESPACE", f"board-test-{uuid.uuid4().hex}")
     caches["local"].clear()  # per-process fragments and filter options: SQLite reuses ids across tests
+
+
+@pytest.fixture(autouse=True)
+def _the_site_language_in_every_test():
+    """Each test starts in the site's language: a test that activates Chinese (or a request that did, in this
+    thread) must not make the next test's messages Chinese."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)

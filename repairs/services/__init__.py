@@ -26,9 +26,14 @@ from .carry_in import (  # noqa: F401
 )
 from .coverage import CoverDecision, service_is_paid  # noqa: F401
 from .fees import (  # noqa: F401
+    FeeAccount,
+    fee_account_for,
+    fee_balance_collect,
+    fee_balance_write_off,
     fee_collection_confirm_handover,
     fee_collection_record,
     fee_policy_for,
+    fee_receipt_number_next,
     settlement_for,
 )
 from .vouchers import (  # noqa: F401

@@ -17,7 +17,7 @@ from ..models import RepairCall, ServiceVoucher, VoucherPart
 from ..signatures import signature_png_checked
 from .calls import CLOCK_TOLERANCE, _require
 from .coverage import service_is_paid
-from .fees import settlement_for
+from .fees import fees_carry_to_correction, settlement_for
 
 # A voucher records a visit: the technician has arrived (the call may since be resolved or carried in).
 VISITED_STATUSES = (RepairCall.Status.ON_SITE, RepairCall.Status.RESOLVED, RepairCall.Status.CARRIED_IN)
@@ -230,12 +230,14 @@ def service_voucher_sign(
     signed_by_name: str,
     expected_version: int | None = None,
     now: dt.datetime | None = None,
+    fee_difference_reason: str = "",
 ) -> ServiceVoucher:
     """The customer signs on the technician's phone; the voucher is final from now on.
 
     Signing decides how a paid service is settled (clause 十): on site up to the
     unit's limit, invoiced by the clerk above it. Signing a correction
-    supersedes the voucher it corrects.
+    supersedes the voucher it corrects and carries its fees; a difference from
+    what was settled needs ``fee_difference_reason`` (DOMAIN 2, one visit one fee).
     """
     voucher = _lock_draft(voucher_id=voucher_id, expected_version=expected_version)
     _check_own_visit(user, unit_id=voucher.unit_id, technician_id=voucher.technician_id)
@@ -246,12 +248,14 @@ def service_voucher_sign(
     voucher.signed_by_name = signed_by_name[:100]
     voucher.signed_at = now or timezone.now()
     voucher.settlement = settlement_for(voucher=voucher)
+    # Collect on site: the whole total is owed until a fee is recorded (a correction's carried fees reduce it).
+    voucher.fee_balance = voucher.total_due if voucher.settlement == ServiceVoucher.Settlement.ON_SITE else 0
     apply_transition(
         instance=voucher,
         to_status=ServiceVoucher.Status.SIGNED,
         by=user,
         note=_("Signed by %(name)s") % {"name": voucher.signed_by_name},
-        fields=["signature_png", "signed_by_name", "signed_at", "settlement"],
+        fields=["signature_png", "signed_by_name", "signed_at", "settlement", "fee_balance"],
         at=voucher.signed_at,
     )
     if voucher.corrects_id:
@@ -261,6 +265,9 @@ def service_voucher_sign(
             to_status=ServiceVoucher.Status.SUPERSEDED,
             by=user,
             note=_("Corrected by %(number)s") % {"number": voucher.number},
+        )
+        fees_carry_to_correction(
+            user=user, original=original, correction=voucher, reason=fee_difference_reason, at=voucher.signed_at
         )
     return voucher
 

@@ -1,6 +1,6 @@
 from django import template
 
-from .. import presenters
+from .. import presenters, selectors_field
 
 register = template.Library()
 
@@ -20,3 +20,9 @@ def status_label(value, instance):
         return type(instance).Status(value).label
     except ValueError:
         return value
+
+
+@register.simple_tag(takes_context=True)
+def call_fee_balance(context, call):
+    """What the call's customer still owes for its visits (DOMAIN 2), scoped to the viewing user."""
+    return selectors_field.call_fee_balance(user=context["request"].user, call=call)

@@ -9,10 +9,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from servicedesk.documents import pdf_response, render_pdf
 from servicedesk.exceptions import ApplicationError
+from servicedesk.roles import Role
 from servicedesk.workflow import history_for
 
 from .. import selectors, selectors_field, services
-from ..forms_field import FeeForm, InvoiceForm, PartFormSet, SignForm, VoucherForm, part_lines
+from ..forms_field import FeeForm, InvoiceForm, PartFormSet, SignForm, VoucherForm, WriteOffForm, part_lines
 from ..models import FeeCollection, ServiceVoucher
 
 
@@ -21,17 +22,22 @@ def _form_error(form, exc: ApplicationError) -> None:
     form.add_error(field, exc.message)
 
 
-def _voucher_forms(request, voucher, *, fee_form=None, invoice_form=None) -> dict:
+def _voucher_forms(request, voucher, ledger, *, fee_form=None, invoice_form=None, write_off_form=None) -> dict:
     user = request.user
     forms = {}
-    fee = _fee_of(voucher)
-    if (
-        voucher.status == ServiceVoucher.Status.SIGNED
-        and voucher.settlement == ServiceVoucher.Settlement.ON_SITE
-        and fee is None
-        and user.has_perm("repairs.fill_voucher")
-    ):
-        forms["fee"] = fee_form or FeeForm(initial={"amount": voucher.total_due})
+    collectable = (
+        voucher.status == ServiceVoucher.Status.SIGNED and voucher.settlement == ServiceVoucher.Settlement.ON_SITE
+    )
+    if collectable and ledger.account.balance > 0 and user.has_perm("repairs.fill_voucher"):
+        # The visit's fee, or (once it is recorded) a further amount against the balance.
+        forms["fee"] = FeeForm(initial={"amount": ledger.account.balance, "collections_seen": len(ledger.fees)})
+        if user.has_role(Role.SUPERVISOR):
+            forms["write_off"] = WriteOffForm()
+    # A refused submit shows its form with the reason, whatever the state now.
+    if fee_form is not None:
+        forms["fee"] = fee_form
+    if write_off_form is not None:
+        forms["write_off"] = write_off_form
     if (
         voucher.status == ServiceVoucher.Status.SIGNED
         and voucher.settlement == ServiceVoucher.Settlement.INVOICE
@@ -42,13 +48,6 @@ def _voucher_forms(request, voucher, *, fee_form=None, invoice_form=None) -> dic
     return forms
 
 
-def _fee_of(voucher) -> FeeCollection | None:
-    try:
-        return voucher.fee
-    except FeeCollection.DoesNotExist:
-        return None
-
-
 def _form_messages(request, form) -> None:
     for errors in form.errors.values():
         for error in errors:
@@ -56,7 +55,8 @@ def _form_messages(request, form) -> None:
 
 
 def _render_detail(request, voucher, status=200, **bound):
-    offered = _voucher_forms(request, voucher)
+    ledger = selectors_field.voucher_fee_ledger(voucher=voucher)
+    offered = _voucher_forms(request, voucher, ledger)
     refused = [form for key, form in bound.items() if form is not None and key.removesuffix("_form") not in offered]
     if refused:
         # The page no longer offers the form that was posted (an invoice voucher has no fee form): its
@@ -70,9 +70,10 @@ def _render_detail(request, voucher, status=200, **bound):
         {
             "voucher": voucher,
             "call": voucher.call,
-            "fee": _fee_of(voucher),
+            "ledger": ledger,
+            "fee": ledger.fee,
             "history": history_for(voucher),
-            "forms": _voucher_forms(request, voucher, **bound),
+            "forms": _voucher_forms(request, voucher, ledger, **bound),
         },
         status=status,
     )
@@ -173,8 +174,11 @@ def voucher_sign(request, pk):
     if not voucher.is_editable:
         messages.info(request, _("Voucher %(number)s is already signed.") % {"number": voucher.number})
         return redirect(voucher)
+    fee_effect = selectors_field.correction_fee_effect(voucher=voucher)
     form = SignForm(
-        request.POST or None, initial={"signed_by_name": voucher.call.contact_name, "version": voucher.version}
+        request.POST or None,
+        initial={"signed_by_name": voucher.call.contact_name, "version": voucher.version},
+        fee_difference=fee_effect,
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -184,6 +188,7 @@ def voucher_sign(request, pk):
                 signature_png=form.cleaned_data["signature"],
                 signed_by_name=form.cleaned_data["signed_by_name"],
                 expected_version=form.cleaned_data.get("version"),
+                fee_difference_reason=form.cleaned_data.get("fee_difference_reason", ""),
             )
         except ApplicationError as exc:
             _form_error(form, exc)
@@ -193,7 +198,12 @@ def voucher_sign(request, pk):
     return render(
         request,
         "repairs/voucher_sign.html",
-        {"voucher": voucher, "call": voucher.call, "form": form},
+        {
+            "voucher": voucher,
+            "call": voucher.call,
+            "form": form,
+            "fee_effect": fee_effect,
+        },
         status=400 if request.method == "POST" else 200,
     )
 
@@ -217,21 +227,28 @@ def voucher_correct(request, pk):
 @require_POST
 @permission_required("repairs.fill_voucher", raise_exception=True)
 def voucher_fee(request, pk):
+    """The visit's fee, or once it is recorded a further collection against its balance."""
     voucher = selectors_field.voucher_get_for_user(user=request.user, pk=pk)
     form = FeeForm(request.POST)
     if form.is_valid():
-        try:
-            fee = services.fee_collection_record(
-                user=request.user,
-                voucher_id=voucher.pk,
-                amount=form.cleaned_data["amount"],
-                receipt_number=form.cleaned_data["receipt_number"],
+        seen = form.cleaned_data.get("collections_seen")
+        latest = FeeCollection.objects.filter(voucher_id=voucher.pk).order_by("-collected_at", "-id").first()
+        count = FeeCollection.objects.filter(voucher_id=voucher.pk).count()
+        if seen is not None and seen != count and latest is not None:
+            # A double submit (or a colleague was quicker): the first one recorded it; say so and show it.
+            messages.warning(
+                request,
+                _(
+                    "A fee for this visit was already recorded a moment ago (receipt %(receipt)s, %(amount)s "
+                    "yuan); check the balance before collecting more."
+                )
+                % {"receipt": latest.receipt_number, "amount": latest.amount},
             )
+            return redirect(voucher)
+        record = services.fee_balance_collect if count else services.fee_collection_record
+        try:
+            fee = record(user=request.user, voucher_id=voucher.pk, amount=form.cleaned_data["amount"])
         except ApplicationError as exc:
-            if FeeCollection.objects.filter(voucher_id=voucher.pk).exists():
-                # A double submit: the first one recorded the fee; say so and show it.
-                messages.warning(request, exc.message)
-                return redirect(voucher)
             _form_error(form, exc)
         else:
             messages.success(
@@ -241,6 +258,36 @@ def voucher_fee(request, pk):
             )
             return redirect(voucher)
     return _render_detail(request, voucher, status=400, fee_form=form)
+
+
+@require_POST
+@permission_required("repairs.fill_voucher", raise_exception=True)
+def voucher_write_off(request, pk):
+    voucher = selectors_field.voucher_get_for_user(user=request.user, pk=pk)
+    form = WriteOffForm(request.POST)
+    if form.is_valid():
+        try:
+            line = services.fee_balance_write_off(
+                user=request.user,
+                voucher_id=voucher.pk,
+                amount=form.cleaned_data["amount"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ApplicationError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, _("%(amount)s yuan written off.") % {"amount": line.amount})
+            return redirect(voucher)
+    return _render_detail(request, voucher, status=400, write_off_form=form)
+
+
+@require_GET
+@permission_required("repairs.view_feecollection", raise_exception=True)
+def fee_receipt_pdf(request, pk):
+    """The customer's receipt (收款收据) for one collection: the amount in figures and in Chinese capitals."""
+    fee = selectors_field.fee_get_for_user(user=request.user, pk=pk)
+    pdf = render_pdf(template="repairs/pdf/fee_receipt.html", context=selectors_field.fee_receipt_context(fee=fee))
+    return pdf_response(pdf, filename=fee.receipt_number)
 
 
 @require_POST
@@ -267,6 +314,10 @@ def voucher_pdf(request, pk):
     voucher = selectors_field.voucher_get_for_user(user=request.user, pk=pk)
     pdf = render_pdf(
         template="repairs/pdf/voucher.html",
-        context={"voucher": voucher, "call": voucher.call, "fee": _fee_of(voucher)},
+        context={
+            "voucher": voucher,
+            "call": voucher.call,
+            "ledger": selectors_field.voucher_fee_ledger(voucher=voucher),
+        },
     )
     return pdf_response(pdf, filename=voucher.number)

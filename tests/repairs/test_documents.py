@@ -66,7 +66,7 @@ def test_the_register_extract_and_reconciliation_pdfs(client, dispatcher, techni
     card = carried_in(dispatcher=dispatcher, technician=technician, customer_name="申城物流")
     voucher = signed_voucher(technician=technician, call=call_on_site(dispatcher=dispatcher, technician=technician))
     services.fee_collection_record(
-        user=technician, voucher_id=voucher.pk, amount=Decimal("88.80"), receipt_number="SJ-1"
+        user=technician, voucher_id=voucher.pk, amount=Decimal("88.80")
     )
     client.force_login(dispatcher)
     text = _text(client.get(reverse("repairs:register_pdf")))
@@ -74,7 +74,7 @@ def test_the_register_extract_and_reconciliation_pdfs(client, dispatcher, techni
         assert expected in text, expected
     response = client.get(reverse("repairs:fee_reconciliation_pdf"))
     text = _text(response)
-    for expected in ("现场收费日对账表", "FEE-", "SJ-1", "88.80", "未缴回"):
+    for expected in ("现场收费日对账表", "FEE-", "SJ-", "88.80", "未缴回", "未收费", "未结余额"):
         assert expected in text, expected
 
 
@@ -86,4 +86,25 @@ def test_the_letter_telling_the_customer_of_a_new_time(client, dispatcher, techn
     client.force_login(supervisor)
     text = _text(client.get(reverse("repairs:delay_letter_pdf", args=[delay.pk])))
     for expected in ("致客户函", "金桥电子", card.number, "等待零件"):
+        assert expected in text, expected
+
+
+def test_the_fee_receipt_pdf_has_the_amount_in_figures_and_chinese_capitals(client, dispatcher, technician, unit):
+    call = call_on_site(dispatcher=dispatcher, technician=technician, customer_name="上海精密机械")
+    voucher = signed_voucher(technician=technician, call=call)
+    fee = services.fee_collection_record(user=technician, voucher_id=voucher.pk, amount=Decimal("100.00"))
+    client.force_login(technician)
+    response = client.get(reverse("repairs:fee_receipt_pdf", args=[fee.pk]))
+    assert f'filename="{fee.receipt_number}.pdf"' in response["Content-Disposition"]
+    text = _text(response)
+    for expected in (
+        "收款收据",
+        fee.receipt_number,
+        "东方设备服务有限公司",
+        "上海精密机械",
+        "人民币壹佰元整",
+        "100.00",
+        voucher.number,
+        "100.50",  # the balance still due of the 200.50 total
+    ):
         assert expected in text, expected

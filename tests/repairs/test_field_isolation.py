@@ -24,7 +24,7 @@ def ours(dispatcher, technician, supervisor):
     call = call_on_site(dispatcher=dispatcher, technician=technician)
     voucher = signed_voucher(technician=technician, call=call)
     fee = services.fee_collection_record(
-        user=technician, voucher_id=voucher.pk, amount=Decimal("10"), receipt_number="R-1"
+        user=technician, voucher_id=voucher.pk, amount=Decimal("10")
     )
     return {
         "call": call,

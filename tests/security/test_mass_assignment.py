@@ -242,7 +242,7 @@ def test_collecting_a_fee(world, db, b):
     voucher = signed_voucher(technician=technician, call=call, labour=Decimal("50.00"), parts=[])
     client = world.client(("B", Role.TECHNICIAN))
     url = reverse("repairs:voucher_fee", args=[voucher.pk])
-    data = {"amount": "50.00", "receipt_number": "R-1"}
+    data = {"amount": "50.00", "collections_seen": "0"}
     _assert_extras_ignored(
         world,
         client,

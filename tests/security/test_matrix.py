@@ -51,6 +51,8 @@ ROUTE_KWARGS = {
     "repairs:voucher_invoice": {"pk": "voucher"},
     "repairs:voucher_pdf": {"pk": "voucher"},
     "repairs:fee_confirm": {"pk": "fee"},
+    "repairs:voucher_write_off": {"pk": "voucher"},
+    "repairs:fee_receipt_pdf": {"pk": "fee"},
     "repairs:card_detail": {"pk": "card"},
     "repairs:card_pdf": {"pk": "card"},
     "repairs:pickup_receipt_pdf": {"pk": "card"},

@@ -81,12 +81,11 @@ def main() -> int:
                 ),
             )
             services.repair_call_dispatch(user=boss, call_id=call.pk, technician=boss)
-            services.repair_call_record_arrival(user=boss, call_id=call.pk, arrived_at=timezone.now())
+            services.repair_call_record_arrival(user=boss, call_id=call.pk)
             call.refresh_from_db()
             voucher = services.service_voucher_create(
                 user=boss,
                 call_id=call.pk,
-                arrived_at=call.arrived_at,
                 departed_at=timezone.now(),
                 work_done="检查电源，更换保险丝与主板，测试正常。",
                 parts=[

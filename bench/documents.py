@@ -111,8 +111,22 @@ def main() -> int:
                 promised_at=now + dt.timedelta(days=2),
                 items_received="电源线一根",
             )
+            from contracts.models import Contract, PlannedVisit
             from servicedesk.workflow import history_for
 
+            # The week's planned-visit list (issue 14) with 20 visits: rows built in memory, as the page reads them.
+            week = timezone.localdate() - dt.timedelta(days=timezone.localdate().weekday())
+            planned = [
+                PlannedVisit(
+                    contract=Contract(number=f"BM-2026-{n:03d}"),
+                    site=call.site,
+                    call=call,
+                    planned_on=week + dt.timedelta(days=n % 5),
+                    period_start=week,
+                    period_end=week + dt.timedelta(days=90),
+                )
+                for n in range(20)
+            ]
             documents = {
                 "service voucher": (
                     "repairs/pdf/voucher.html",
@@ -125,6 +139,10 @@ def main() -> int:
                 "repair card": (
                     "repairs/pdf/repair_card.html",
                     {"card": card, "entry": card.register_entry, "call": card.call, "history": list(history_for(card))},
+                ),
+                "planned-visit list (20 visits)": (
+                    "contracts/pdf/planned_week.html",
+                    {"visits": planned, "week": week, "week_end": week + dt.timedelta(days=6)},
                 ),
             }
             for name, (template, context) in documents.items():

@@ -86,6 +86,8 @@ BOARD_FILTERS = ("unit", "zone", "status", "technician")
 # Calls waiting for a technician (overdue ones lead) by deadline, then calls on site, then planned work
 # (revisits, waiting for parts, planned maintenance) by its appointment time.
 PLANNED_PART = 2
+# Part of every cached page's key: a page cached with another row layout (a deploy) is never read back.
+BOARD_LAYOUT = "planned-v1"
 BOARD_PARTS = (
     (0, RepairCall.AWAITING_ARRIVAL, "attend_by", False),
     (1, (RepairCall.Status.ON_SITE,), "attend_by", None),
@@ -128,6 +130,7 @@ def repair_call_board(*, user, filters: dict, cursor: str | None = None, limit: 
 
     # The same filters and cursor give the same rows until a call of the unit changes (board_cache).
     params = (
+        BOARD_LAYOUT,
         *(str(getattr(filters.get(name), "pk", filters.get(name)) or "") for name in BOARD_FILTERS),
         (filters.get("q") or "").strip(),
         position.encode() if position else "",

@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from servicedesk.roles import Role
 
@@ -9,10 +10,12 @@ from .models import (
     CauseCategory,
     ComplaintCase,
     CustomerOpinion,
+    FollowUpPolicy,
     ImprovementAction,
     OpinionFollowUp,
     ReminderSlip,
     ReturnAllowance,
+    RoleRank,
     StageDeadline,
     SurveyBatch,
     SurveyCard,
@@ -84,7 +87,9 @@ class CauseCategoryAdmin(admin.ModelAdmin):
 
 
 class ApprovalAuthorityForm(forms.ModelForm):
-    role = forms.ChoiceField(choices=Role.choices)
+    role = forms.ChoiceField(
+        choices=Role.choices, help_text=_("This role, or any role of higher rank in the role ranks, approves.")
+    )
 
     class Meta:
         model = ApprovalAuthority
@@ -105,6 +110,32 @@ class StageDeadlineForm(forms.ModelForm):
     class Meta:
         model = StageDeadline
         fields = ["stage", "working_days", "calendar", "owner_unit"]
+
+
+class RoleRankForm(forms.ModelForm):
+    role = forms.ChoiceField(label=_("role"), choices=Role.choices)
+
+    class Meta:
+        model = RoleRank
+        fields = ["role", "rank"]
+
+
+@admin.register(RoleRank)
+class RoleRankAdmin(admin.ModelAdmin):
+    """The ranks of the approving roles: a higher rank approves whatever a lower one may."""
+
+    form = RoleRankForm
+    list_display = ["__str__", "rank"]
+    list_editable = ["rank"]
+    ordering = ["rank"]
+
+
+@admin.register(FollowUpPolicy)
+class FollowUpPolicyAdmin(admin.ModelAdmin):
+    """Clause 二十八: per unit, whether a phone call counts as the supervisor's follow-up."""
+
+    list_display = ["unit", "phone_counts"]
+    list_select_related = ["unit"]
 
 
 @admin.register(StageDeadline)

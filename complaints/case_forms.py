@@ -11,6 +11,7 @@ from servicedesk.models import OrgUnit
 
 from .models import CauseCategory, ComplaintCase, CustomerOpinion, OpinionFollowUp, ReturnAllowance
 from .services import StageInput
+from .stages import action_owners
 
 S = ComplaintCase.Status
 TEXTAREA = forms.Textarea(attrs={"rows": 3})
@@ -21,12 +22,36 @@ def _text(label, *, required=True, max_length=4000):
     return forms.CharField(label=label, required=required, max_length=max_length, widget=TEXTAREA)
 
 
+class RepairCallNumberField(forms.CharField):
+    """The repair call by its number (from the voucher or the call list), resolved within the user's units.
+
+    The form sets ``calls`` to the user's scoped calls (unsliced): any of them can be named, however old,
+    and nothing outside them; the page does not carry a list of every call.
+    """
+
+    def __init__(self, **kwargs):
+        self.calls = RepairCall.objects.none()
+        kwargs.setdefault("max_length", RepairCall._meta.get_field("number").max_length)
+        kwargs.setdefault("help_text", _("The call number, as on the service voucher (for example RC-…)."))
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        number = super().clean(value).strip()
+        if not number:
+            return None
+        # Exact matches keep to the unique index; numbers are printed in capitals.
+        call = self.calls.filter(number__in={number, number.upper()}).first()
+        if call is None:
+            raise forms.ValidationError(_("No repair call with this number in your units."), code="invalid_choice")
+        return call
+
+
 class OpinionRecordForm(forms.Form):
     """A suggestion or complaint received by phone, letter or visit."""
 
     unit = forms.ModelChoiceField(label=_("Unit"), queryset=OrgUnit.objects.none())
     customer = forms.ModelChoiceField(label=_("Customer"), queryset=Customer.objects.none())
-    call = forms.ModelChoiceField(label=_("Repair call (if known)"), queryset=RepairCall.objects.none(), required=False)
+    call = RepairCallNumberField(label=_("Repair call number (if known)"), required=False)
     kind = forms.ChoiceField(label=_("Kind"), choices=CustomerOpinion.Kind.choices)
     severity = forms.ChoiceField(label=_("Severity"), choices=CustomerOpinion.Severity.choices)
     source = forms.ChoiceField(
@@ -40,7 +65,7 @@ class OpinionRecordForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = units
         self.fields["customer"].queryset = customers
-        self.fields["call"].queryset = calls
+        self.fields["call"].calls = calls
         if units.count() == 1:
             self.fields["unit"].initial = units.first()
 
@@ -54,7 +79,12 @@ class OpinionRecordForm(forms.Form):
 class OpinionClassifyForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=CustomerOpinion.Kind.choices)
     severity = forms.ChoiceField(label=_("Severity"), choices=CustomerOpinion.Severity.choices)
-    note = forms.CharField(label=_("Note"), required=False, max_length=500)
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=500,
+        help_text=_("Required when the deputy general manager downgrades: the reason is kept in the history."),
+    )
 
 
 class OpinionForwardForm(forms.Form):
@@ -81,7 +111,7 @@ class CaseOpenForm(forms.Form):
 
     unit = forms.ModelChoiceField(label=_("Unit"), queryset=OrgUnit.objects.none())
     customer = forms.ModelChoiceField(label=_("Customer"), queryset=Customer.objects.none())
-    call = forms.ModelChoiceField(label=_("Repair call (if known)"), queryset=RepairCall.objects.none(), required=False)
+    call = RepairCallNumberField(label=_("Repair call number (if known)"), required=False)
     kind = forms.ChoiceField(label=_("Complaint about"), choices=ComplaintCase.Kind.choices)
     severity = forms.ChoiceField(label=_("Severity"), choices=CustomerOpinion.Severity.choices)
     source = forms.ChoiceField(
@@ -102,7 +132,7 @@ class CaseOpenForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = units
         self.fields["customer"].queryset = customers
-        self.fields["call"].queryset = calls
+        self.fields["call"].calls = calls
         if units.count() == 1:
             self.fields["unit"].initial = units.first()
         if opinion is not None:
@@ -224,14 +254,21 @@ class CostForm(forms.Form):
 
 class ActionProposeForm(forms.Form):
     proposal = _text(_("Improvement proposal"))
-    owner = forms.ModelChoiceField(label=_("Owner"), queryset=get_user_model().objects.none())
+    owner = forms.ModelChoiceField(
+        label=_("Owner"),
+        queryset=get_user_model().objects.none(),
+        error_messages={
+            "invalid_choice": _(
+                "The owner must belong to the case's unit or to a head-office department the case involves."
+            )
+        },
+    )
     due_on = forms.DateField(label=_("Due"), widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, case, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = (
-            get_user_model().objects.filter(is_active=True, unit__isnull=False).select_related("unit")
-        )
+        # The case's own unit and the head-office departments its stages involve, never another branch.
+        self.fields["owner"].queryset = action_owners(case=case)
         self.fields["owner"].label_from_instance = lambda u: f"{u} ({u.unit})"
 
 

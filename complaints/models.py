@@ -14,6 +14,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from servicedesk.roles import Role
+
 RATING_VALIDATORS = [MinValueValidator(1), MaxValueValidator(5)]
 
 
@@ -244,6 +246,9 @@ class CustomerOpinion(models.Model):
     queue = models.CharField(
         _("handled by"), max_length=24, choices=Queue.choices, default=Queue.SERVICE_DEPARTMENT, editable=False
     )
+    # Clause 二十八: once the customer complained, the supervisor's follow-up is owed, even if the deputy GM
+    # later reclassifies it as a suggestion. Never cleared.
+    complained = models.BooleanField(_("the customer complained"), default=False, editable=False)
     forwarded_to = models.ForeignKey(
         "servicedesk.OrgUnit",
         verbose_name=_("forwarded to"),
@@ -371,6 +376,29 @@ class OpinionFollowUp(models.Model):
         return f"{self.opinion_id} · {self.followed_up_at:%Y-%m-%d}"
 
 
+class FollowUpPolicy(models.Model):
+    """Clause 二十八 per unit: whether a phone call may count as the supervisor's follow-up (default: no)."""
+
+    unit = models.OneToOneField(
+        "servicedesk.OrgUnit", verbose_name=_("unit"), on_delete=models.CASCADE, related_name="follow_up_policy"
+    )
+    phone_counts = models.BooleanField(
+        _("a phone call counts as the follow-up"),
+        default=False,
+        help_text=_(
+            "The standard asks for a visit in person. Tick only where the unit's customers cannot be visited; "
+            "without a row a phone call is recorded but does not count."
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("follow-up setting")
+        verbose_name_plural = _("follow-up settings")
+
+    def __str__(self):
+        return str(self.unit)
+
+
 class CauseCategory(models.Model):
     """Why a complaint happened, as quality management's investigation classifies it (penalty criteria key)."""
 
@@ -414,6 +442,23 @@ class ApprovalAuthority(models.Model):
     def __str__(self):
         upper = self.max_amount if self.max_amount is not None else "∞"
         return f"{self.min_amount} – {upper}: {self.role}"
+
+
+class RoleRank(models.Model):
+    """核决权限 by rank: a role of higher rank may approve whatever a role of lower (or equal) rank may."""
+
+    # No choices on the column (roles are code, their list grows): the admin form offers them.
+    role = models.CharField(_("role"), max_length=32, unique=True)
+    rank = models.PositiveSmallIntegerField(_("rank"), help_text=_("Higher approves whatever a lower rank may."))
+
+    class Meta:
+        verbose_name = _("role rank")
+        verbose_name_plural = _("role ranks (approval authority)")
+        ordering = ["rank", "role"]
+
+    def __str__(self):
+        label = Role(self.role).label if self.role in Role.values else self.role
+        return f"{label} · {self.rank}"
 
 
 class StageDeadline(models.Model):

@@ -12,9 +12,10 @@ from decimal import Decimal
 from django.db.models import Q
 
 from servicedesk.calendars import CalendarSpec, deadline_for
+from servicedesk.models import OrgUnit, User
 from servicedesk.roles import Role
 
-from .models import ApprovalAuthority, ComplaintCase, StageDeadline
+from .models import ApprovalAuthority, ComplaintCase, RoleRank, StageDeadline
 
 S = ComplaintCase.Status
 
@@ -112,6 +113,25 @@ def approval_role_for(amount: Decimal) -> str | None:
     return row.role if row else None
 
 
+def approvable_roles(user) -> frozenset[str]:
+    """核决权限 by rank: the user's own roles, and every ranked role at or below the user's highest rank.
+
+    Kept on the user object for the request: the inbox and the stage check ask it more than once.
+    """
+    cached = getattr(user, "_approvable_roles", None)
+    if cached is not None:
+        return cached
+    own = set(user.role_codes)
+    ranks = dict(RoleRank.objects.values_list("role", "rank"))
+    own_ranks = [ranks[code] for code in own if code in ranks]
+    if own_ranks:
+        top = max(own_ranks)
+        own |= {code for code, rank in ranks.items() if rank <= top}
+    result = frozenset(own)
+    user._approvable_roles = result
+    return result
+
+
 def _owner_unit_id(*, owner: StageOwner, unit_id, responsible_unit_id, rules) -> int | None:
     if owner.unit_source == CASE_UNIT:
         return unit_id
@@ -130,14 +150,17 @@ def slip_owner(*, stage: str, unit_id, responsible_unit_id, approval_role: str, 
 
 
 def user_owns_stage(*, user, case: ComplaintCase, rules: dict[str, StageRule]) -> bool:
-    """May ``user`` act on the case's current stage (the stage's unit and role; approval: the named role)."""
+    """May ``user`` act on the case's current stage (the stage's unit and role; approval: the named role or
+    a role of higher rank, never the submitter)."""
     if not (user and user.is_authenticated and user.is_active):
         return False
     stage = case.status
     if stage == S.APPROVAL:
         # Nobody approves what they submitted.
         return (
-            bool(case.approval_role) and user.has_role(case.approval_role) and case.opinion_submitted_by_id != user.pk
+            bool(case.approval_role)
+            and case.approval_role in approvable_roles(user)
+            and case.opinion_submitted_by_id != user.pk
         )
     owner = STAGE_OWNERS[stage]
     if owner.anywhere_roles and user.has_role(*owner.anywhere_roles):
@@ -162,7 +185,7 @@ def inbox_q(*, user, rules: dict[str, StageRule]) -> Q:
         return q
     for stage, owner in STAGE_OWNERS.items():
         if stage == S.APPROVAL:
-            roles = [code for code in user.role_codes]
+            roles = sorted(approvable_roles(user))
             if roles:
                 q |= Q(status=stage, approval_role__in=roles) & ~Q(opinion_submitted_by=user)
             continue
@@ -184,3 +207,22 @@ def inbox_q(*, user, rules: dict[str, StageRule]) -> Q:
             ):
                 q |= Q(status=stage)
     return q
+
+
+def action_owner_unit_ids(*, case: ComplaintCase) -> set[int]:
+    """Where an improvement action's owner may come from: the case's own unit and the head-office departments
+    the case's stages involve (the responsible department, the units the deadline table names)."""
+    involved = set(StageDeadline.objects.filter(owner_unit__isnull=False).values_list("owner_unit_id", flat=True))
+    if case.responsible_unit_id is not None:
+        involved.add(case.responsible_unit_id)
+    head_office = OrgUnit.objects.filter(pk__in=involved, kind__in=OrgUnit.HEAD_OFFICE_KINDS)
+    return {case.unit_id, *head_office.values_list("pk", flat=True)}
+
+
+def action_owners(*, case: ComplaintCase):
+    """The people who may be given an improvement action of ``case`` (the picker and the service agree)."""
+    return (
+        User.objects.filter(is_active=True, unit_id__in=action_owner_unit_ids(case=case))
+        .select_related("unit")
+        .order_by("unit__name", "last_name", "first_name", "username")
+    )

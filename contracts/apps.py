@@ -14,3 +14,7 @@ class ContractsConfig(AppConfig):
         from .selectors import contract_covering
 
         register_contract_cover(contract_covering)
+
+        from .exports import register_exports
+
+        register_exports()

@@ -93,16 +93,7 @@ def contract_term_queryset(*, user) -> QuerySet:
 
 def contract_term_list(*, user, filters: dict, today: dt.date, page_number=1, per_page=LIST_PAGE_SIZE) -> Page:
     """One row per contract term, by end date; a fixed number of queries whatever the page holds."""
-    qs = contract_term_queryset(user=user).filter(_state_filter(filters.get("state") or "", today))
-    if filters.get("unit"):
-        qs = qs.filter(contract__unit=filters["unit"])
-    q = (filters.get("q") or "").strip()
-    if q:
-        qs = qs.filter(
-            Q(contract__number__icontains=q)
-            | Q(contract__customer__name__icontains=q)
-            | Q(contract_id__in=ContractProduct.objects.filter(product__serial_number__iexact=q).values("contract_id"))
-        )
+    qs = contract_term_filtered(user=user, filters=filters, today=today)
     qs = (
         qs.select_related("contract__customer", "contract__unit", "contract__contract_type")
         .prefetch_related(
@@ -117,6 +108,21 @@ def contract_term_list(*, user, filters: dict, today: dt.date, page_number=1, pe
     for term in page.object_list:
         term.state = term_state(term, today=today)
     return page
+
+
+def contract_term_filtered(*, user, filters: dict, today: dt.date) -> QuerySet:
+    """The terms the contract list's filters select, by end date (the list pages them; its export streams them)."""
+    qs = contract_term_queryset(user=user).filter(_state_filter(filters.get("state") or "", today))
+    if filters.get("unit"):
+        qs = qs.filter(contract__unit=filters["unit"])
+    q = (filters.get("q") or "").strip()
+    if q:
+        qs = qs.filter(
+            Q(contract__number__icontains=q)
+            | Q(contract__customer__name__icontains=q)
+            | Q(contract_id__in=ContractProduct.objects.filter(product__serial_number__iexact=q).values("contract_id"))
+        )
+    return qs.order_by("end_on", "id")
 
 
 def contract_get_for_user(*, user, pk: int) -> Contract:

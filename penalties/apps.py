@@ -14,3 +14,7 @@ class PenaltiesConfig(AppConfig):
         from .selectors import deductions_by_person
 
         register_deductions_lookup(deductions_by_person)
+
+        from .exports import register_exports
+
+        register_exports()

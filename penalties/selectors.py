@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.core.paginator import Page, Paginator
 from django.db import DEFAULT_DB_ALIAS
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -28,6 +28,11 @@ def _page(queryset, page_number, size=PAGE_SIZE) -> Page:
 
 
 def ruling_list(*, user, filters: dict | None = None, page_number=None) -> Page:
+    return _page(ruling_filtered(user=user, filters=filters), page_number)
+
+
+def ruling_filtered(*, user, filters: dict | None = None) -> QuerySet:
+    """The rulings the list's filters select, newest first (the list pages them; its export streams them)."""
     filters = filters or {}
     rulings = (
         scope_to_user(PenaltyRuling.objects.all(), user=user)
@@ -39,7 +44,7 @@ def ruling_list(*, user, filters: dict | None = None, page_number=None) -> Page:
     if filters.get("q"):
         q = filters["q"].strip()
         rulings = rulings.filter(Q(number__icontains=q) | Q(case__number__icontains=q))
-    return _page(rulings.order_by("-opened_at", "-id"), page_number)
+    return rulings.order_by("-opened_at", "-id")
 
 
 def cases_awaiting_ruling(*, user, limit: int = 50) -> list[ComplaintCase]:

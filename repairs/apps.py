@@ -8,3 +8,6 @@ class RepairsConfig(AppConfig):
 
     def ready(self):
         from . import notices  # noqa: F401  registers the notices the outbox renders when it sends them
+        from .exports import register_exports
+
+        register_exports()

@@ -265,6 +265,13 @@ class RepairCall(models.Model):
                 name="call_board_all_units_idx",
                 condition=models.Q(status__in=["logged", "dispatched", "on_site"]),
             ),
+            # Repeat repairs (dashboard): was this product's previous repair resolved in the 30 days before? An
+            # index-only look-up per call instead of reading each of the product's calls from the table.
+            models.Index(
+                fields=["product", "resolved_at"],
+                name="call_product_resolved_idx",
+                condition=models.Q(resolved_at__isnull=False),
+            ),
             # The overdue check reads only calls that are late and not yet marked.
             models.Index(
                 fields=["attend_by"],

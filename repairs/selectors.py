@@ -102,21 +102,9 @@ def repair_call_board(*, user, filters: dict, cursor: str | None = None, limit: 
     Rows are named tuples of ``BOARD_COLUMNS`` plus ``attended`` (0 waiting, 1 on site) and,
     for head office, ``unit__name``.
     """
-    qs = repair_call_queryset(user=user)
+    qs = repair_call_board_filtered(user=user, filters=filters)
     if qs.query.is_empty():  # deny by default: a user who may see nothing runs no query
         return BoardPage(rows=[], next_cursor=None)
-    for name in BOARD_FILTERS:
-        if filters.get(name):
-            qs = qs.filter(**{name: filters[name]})
-    if filters.get("q"):
-        q = filters["q"].strip()
-        qs = qs.filter(
-            Q(number__iexact=q)
-            | Q(customer__name__icontains=q)
-            | Q(contact_phone__contains=q)
-            | Q(customer__phone__contains=q)
-            | Q(product__serial_number__iexact=q)
-        )
     columns = BOARD_COLUMNS + (("unit__name",) if user.sees_all_units else ())
     position = BoardCursor.decode(cursor)
 
@@ -139,6 +127,38 @@ def repair_call_board(*, user, filters: dict, cursor: str | None = None, limit: 
     scope = ALL_UNITS if user.sees_all_units else user.unit_id
     rows, next_cursor = cached_rows(scope=scope, params=params, compute=page)
     return BoardPage(rows=rows, next_cursor=next_cursor)
+
+
+def repair_call_board_filtered(*, user, filters: dict) -> QuerySet:
+    """The user's calls narrowed by the board's filters (the board reads its open ones; the export too)."""
+    qs = repair_call_queryset(user=user)
+    for name in BOARD_FILTERS:
+        if filters.get(name):
+            qs = qs.filter(**{name: filters[name]})
+    if filters.get("q"):
+        q = filters["q"].strip()
+        qs = qs.filter(
+            Q(number__iexact=q)
+            | Q(customer__name__icontains=q)
+            | Q(contact_phone__contains=q)
+            | Q(customer__phone__contains=q)
+            | Q(product__serial_number__iexact=q)
+        )
+    return qs
+
+
+def repair_call_board_all(*, user, filters: dict) -> QuerySet:
+    """Every open call the board shows for these filters, in the board's order (for its export)."""
+    from django.db.models import Case, IntegerField, Value, When
+
+    attended = Case(
+        When(status__in=RepairCall.AWAITING_ARRIVAL, then=Value(0)), default=Value(1), output_field=IntegerField()
+    )
+    return (
+        repair_call_board_filtered(user=user, filters=filters)
+        .filter(status__in=RepairCall.OPEN)
+        .order_by(attended, "attend_by", "id")
+    )
 
 
 def _after(qs: QuerySet, position: BoardCursor, *, key: str = "attend_by") -> QuerySet:

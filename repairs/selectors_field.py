@@ -95,6 +95,33 @@ def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return start, start + dt.timedelta(days=1)
 
 
+def fee_reconciliation_fees(*, user, unit: OrgUnit, day: dt.date) -> QuerySet:
+    """The fees the reconciliation of ``day`` counts: collected or handed over that day, or outstanding at its end."""
+    if not user_may_act_in_unit(user=user, unit_id=unit.pk):
+        raise Http404
+    start, end = _day_bounds(day)
+    outstanding_q = Q(collected_at__lt=end) & (Q(handed_over_at__isnull=True) | Q(handed_over_at__gte=end))
+    return (
+        scope_to_user(FeeCollection.objects.filter(unit=unit), user=user)
+        .filter(
+            Q(collected_at__gte=start, collected_at__lt=end)
+            | Q(handed_over_at__gte=start, handed_over_at__lt=end)
+            | outstanding_q
+        )
+        .order_by("collected_at", "id")
+    )
+
+
+def vouchers_of_day(*, user, unit: OrgUnit, day: dt.date) -> QuerySet:
+    """The unit's service vouchers written that day (local time), oldest first."""
+    if not user_may_act_in_unit(user=user, unit_id=unit.pk):
+        raise Http404
+    start, end = _day_bounds(day)
+    return voucher_queryset(user=user).filter(unit=unit, created_at__gte=start, created_at__lt=end).order_by(
+        "created_at", "id"
+    )
+
+
 def fee_reconciliation(*, user, unit: OrgUnit, day: dt.date) -> Reconciliation:
     """Clause 十: per technician, fees collected and handed over that day and still outstanding at its end.
 

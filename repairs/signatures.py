@@ -7,6 +7,7 @@ import io
 from django.utils.translation import gettext as _
 
 from servicedesk.exceptions import ApplicationError
+from servicedesk.uploads import UploadRefused, checked_image_size
 
 MAX_SIGNATURE_BYTES = 400_000
 MAX_SIDE = 2000
@@ -36,6 +37,11 @@ def signature_png_checked(raw: bytes) -> bytes:
 
     if not raw.startswith(PNG_MAGIC) or len(raw) > MAX_SIGNATURE_BYTES:
         raise ApplicationError(_("The signature is not a drawn image."), field="signature")
+    try:
+        # Pixels bounded from the header before decoding (Pillow's guard set in servicedesk.uploads).
+        checked_image_size(raw, field="signature", max_pixels=MAX_SIDE * MAX_SIDE)
+    except UploadRefused:
+        raise ApplicationError(_("The signature image is too large."), field="signature") from None
     try:
         with Image.open(io.BytesIO(raw)) as image:
             if image.format != "PNG" or max(image.size) > MAX_SIDE:

@@ -263,3 +263,72 @@ class CompanyProfile(models.Model):
     @classmethod
     def current(cls) -> "CompanyProfile":
         return cls.objects.order_by("pk").first() or cls(name=str(_("Service Desk")))
+
+
+class ExportJob(models.Model):
+    """An Excel export too large for a request, written by the worker (``servicedesk.exports``).
+
+    Only its owner may see or download it; the file is deleted a while after it was written
+    (``EXPORT_KEEP``, the periodic ``servicedesk.tasks.clean_export_jobs``).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting")
+        RUNNING = "running", _("Writing the file")
+        DONE = "done", _("Ready to download")
+        FAILED = "failed", _("Failed")
+        EXPIRED = "expired", _("Deleted after its time")
+
+    TRANSITIONS = {
+        Status.QUEUED: (Status.RUNNING, Status.FAILED),
+        # Back to QUEUED: a worker stopped half-way and the task is delivered again (acks_late).
+        Status.RUNNING: (Status.DONE, Status.FAILED, Status.QUEUED),
+        Status.DONE: (Status.EXPIRED,),
+        Status.FAILED: (Status.EXPIRED,),
+        Status.EXPIRED: (),
+    }
+    RUNNING_STATUSES = (Status.QUEUED, Status.RUNNING)
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.CASCADE, related_name="+"
+    )
+    unit = models.ForeignKey(
+        OrgUnit, verbose_name=_("unit"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    page = models.CharField(_("page"), max_length=64)
+    fmt = models.CharField(_("format"), max_length=8, default="xlsx")
+    # The page's query string as lists of values ({"status": ["logged"]}): the worker parses it as the page does.
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    language = models.CharField(_("language"), max_length=16, default="zh-hans")
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    rows_done = models.PositiveIntegerField(_("rows written"), default=0)
+    file = models.FileField(_("file"), upload_to="exports/%Y/%m/", blank=True, max_length=255)
+    message = models.TextField(_("message"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The clean-up's one query: finished jobs whose file is still kept.
+            models.Index(
+                fields=["finished_at"],
+                name="exportjob_to_clean_idx",
+                condition=models.Q(status__in=["done", "failed"]),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.page} ({self.get_status_display()})"
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("export_job", args=[self.pk])
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in self.RUNNING_STATUSES

@@ -17,6 +17,7 @@ class Role(TextChoices):
     GM_OFFICE = "gm_office", _("General manager's office")
     ACCOUNTING = "accounting", _("Accounting")
     ADMINISTRATOR = "administrator", _("Administrator")
+    SALES_MANAGER = "sales_manager", _("Sales department manager")
 
 
 _VIEW_CALLS = ["repairs.view_repaircall", "repairs.view_customer"]
@@ -145,6 +146,26 @@ _PENALTY_PERMISSIONS = {
 for _role, _perms in _PENALTY_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_perms]
 
+# The sales department manager (营业经理) approves comprehensive opinions within the approval authority (DOMAIN 7,
+# step 5) and reads the cases, opinions and reports that lead to them; a higher rank approves as well.
+ROLE_PERMISSIONS[Role.SALES_MANAGER] = [
+    *_VIEW_CALLS,
+    *_CASE_VIEW,
+    *_CASE_REPORTS,
+    "complaints.work_case",
+    "complaints.view_appraisal",
+]
+# The service dashboard (clause 十九 as a number): supervisors for their unit, head office and management for all.
+for _role in (
+    Role.SUPERVISOR,
+    Role.SERVICE_DEPARTMENT,
+    Role.SALES_MANAGER,
+    Role.DEPUTY_GM,
+    Role.DEPARTMENT_HEAD,
+    Role.GM_OFFICE,
+):
+    ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], "dashboard.view_dashboard"]
+
 # Reference tables an administrator keeps in the admin site.
 ADMIN_MODELS = [
     ("servicedesk", "orgunit"),
@@ -167,6 +188,8 @@ ADMIN_MODELS = [
     ("penalties", "criteriaversion"),
     ("penalties", "criteriarow"),
     ("penalties", "resalewindowpolicy"),
+    ("complaints", "rolerank"),
+    ("complaints", "followuppolicy"),
     ("django_celery_beat", "periodictask"),
     ("django_celery_beat", "intervalschedule"),
     ("django_celery_beat", "crontabschedule"),

@@ -58,4 +58,9 @@ def beat_schedule() -> dict:
             "task": "contracts.tasks.deliver_expiry_notices",
             "schedule": 900.0,
         },
+        # Export files (servicedesk.exports) are deleted a while after they were written; each job once.
+        "servicedesk.clean-export-jobs": {
+            "task": "servicedesk.tasks.clean_export_jobs",
+            "schedule": crontab(minute=40),
+        },
     }

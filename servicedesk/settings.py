@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "contracts",
     "complaints",
     "penalties",
+    "dashboard",
     "demo",
 ]
 
@@ -62,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "servicedesk.middleware.PrivateNoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -129,6 +131,10 @@ AXES_FAILURE_LIMIT = env.int("SERVICEDESK_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("SERVICEDESK_LOGIN_COOLOFF_HOURS", default=0.25)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The lock counts the client behind the reverse proxy, as every rate limit does (one helper).
+AXES_CLIENT_IP_CALLABLE = "servicedesk.client_address.client_address"
+# Addresses or networks of the reverse proxies whose X-Forwarded-For is believed (empty: none).
+TRUSTED_PROXIES = env.list("DJANGO_TRUSTED_PROXIES", default=[])
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -167,6 +173,19 @@ STORAGES = {
 MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
 
+# Uploads (issue 12): one request uploads at most this much (servicedesk/uploads.py stops it as it arrives);
+# each field has its own smaller bound: contract imports 40 MB, complaint attachments 10 MB, signatures 400 kB.
+UPLOAD_MAX_REQUEST_BYTES = env.int("UPLOAD_MAX_REQUEST_BYTES", default=48 * 1024 * 1024)
+COMPLAINT_ATTACHMENT_MAX_BYTES = env.int("COMPLAINT_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# The form fields of a request (a signature's data URL among them); files go to a temporary file above this.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_HANDLERS = [
+    "servicedesk.uploads.BoundedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
@@ -174,6 +193,8 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # Behind TLS in production; DJANGO_HTTPS=0 for a plain-HTTP test server.
 HTTPS = env.bool("DJANGO_HTTPS", default=not DEBUG)
 SECURE_SSL_REDIRECT = HTTPS
+# A load balancer's health checks ask over plain HTTP without X-Forwarded-Proto.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31536000 if HTTPS else 0)

@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from . import views
+from . import export_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -16,8 +16,13 @@ urlpatterns = [
     path("contracts/", include("contracts.urls")),
     path("complaints/", include("complaints.urls")),
     path("penalties/", include("penalties.urls")),
+    path("dashboard/", include("dashboard.urls")),
     path("s/", include("complaints.public_urls")),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("exports/<slug:page>.<slug:fmt>", export_views.export, name="export"),
+    path("exports/jobs/<int:pk>/", export_views.export_job, name="export_job"),
+    path("exports/jobs/<int:pk>/progress/", export_views.export_job_progress, name="export_job_progress"),
+    path("exports/jobs/<int:pk>/download/", export_views.export_job_download, name="export_job_download"),
 ]

@@ -10,6 +10,7 @@ from servicedesk.exceptions import ApplicationError
 from servicedesk.workflow import apply_transition, lock_for_update, record_status_change
 
 from ..models import ComplaintCase, ImprovementAction
+from ..stages import action_owner_unit_ids
 from .cases import case_visible_to
 
 A = ImprovementAction.Status
@@ -39,6 +40,12 @@ def improvement_action_propose(*, user, case_id: int, proposal: str, owner, due_
         raise ApplicationError(_("You are not allowed to do this."))
     if owner is None or not owner.is_active:
         raise ApplicationError(_("Choose who carries it out."), field="owner")
+    if owner.unit_id not in action_owner_unit_ids(case=case):
+        # The owner reads the case's proposal in their inbox: never a person of another branch.
+        raise ApplicationError(
+            _("The owner must belong to the case's unit or to a head-office department the case involves."),
+            field="owner",
+        )
     if due_on is None or due_on < timezone.localdate():
         raise ApplicationError(_("The due date cannot be in the past."), field="due_on")
     now = timezone.now()

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from servicedesk.exceptions import ApplicationError
+from servicedesk.uploads import checked_image_size
 from servicedesk.workflow import lock_for_update
 
 from ..models import CaseAttachment, ComplaintCase
@@ -80,6 +81,9 @@ def case_attachment_add(*, user, case_id: int, upload, description: str = "") ->
     upload.seek(0)
     head = upload.read(16)
     extension, content_type = sniff_type(name=original_name, head=head)
+    if content_type.startswith("image/"):
+        # A photo's pixels are bounded from its header, before anything decodes it (a PNG bomb is 50 kB).
+        checked_image_size(upload, field="file")
     stored_name = f"{uuid.uuid4().hex}{extension}"
     target = private_root() / stored_name
     target.parent.mkdir(parents=True, exist_ok=True)

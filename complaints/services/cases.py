@@ -16,7 +16,7 @@ from servicedesk.workflow import apply_transition, check_transition, lock_for_up
 
 from ..models import CauseCategory, ComplaintCase, CustomerOpinion
 from ..stages import approval_role_for, stage_due_at, stage_rules, user_owns_stage
-from .opinions import customer_opinion_record
+from .opinions import customer_opinion_record, follow_up_refusal
 
 S = ComplaintCase.Status
 CASE_SERIES = "KS"
@@ -227,10 +227,9 @@ def _send_back(case, data: StageInput, user, now) -> list[str]:
 def _close(case, data: StageInput, user, now) -> list[str]:
     case.customer_result = _text(data.customer_result, field_name="customer_result")
     # Clause 二十八: not before the supervisor has followed the complaining customer up in person.
-    if case.opinion_id is not None and not case.opinion.follow_ups.exists():
-        raise ApplicationError(
-            _("The unit's service supervisor has not yet recorded a personal follow-up with the customer.")
-        )
+    refusal = follow_up_refusal(opinion=case.opinion) if case.opinion_id is not None else None
+    if refusal:
+        raise ApplicationError(refusal)
     case.closed_at = now
     return ["customer_result", "closed_at"]
 

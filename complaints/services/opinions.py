@@ -12,7 +12,7 @@ from servicedesk.roles import Role
 from servicedesk.scoping import user_may_act_in_unit
 from servicedesk.workflow import apply_transition, lock_for_update, record_status_change
 
-from ..models import CustomerOpinion, OpinionFollowUp
+from ..models import CustomerOpinion, FollowUpPolicy, OpinionFollowUp
 
 OPINION_MAX_LENGTH = 4000
 LETTER_SERIES = "HG"
@@ -81,6 +81,7 @@ def customer_opinion_record(
         technician=technician,
         survey_card=survey_card,
         kind=kind,
+        complained=kind == CustomerOpinion.Kind.COMPLAINT,
         severity=severity,
         source=source,
         text=text,
@@ -108,25 +109,51 @@ def customer_opinion_acknowledge(*, user, opinion_id: int, note: str = "") -> Cu
     return opinion
 
 
+def is_downgrade(*, opinion: CustomerOpinion, kind: str, severity: str) -> bool:
+    """A serious complaint made general, or a complaint made a suggestion: the deputy GM's decision alone."""
+    return (opinion.severity == CustomerOpinion.Severity.SERIOUS and severity != CustomerOpinion.Severity.SERIOUS) or (
+        opinion.kind == CustomerOpinion.Kind.COMPLAINT and kind != CustomerOpinion.Kind.COMPLAINT
+    )
+
+
 @transaction.atomic
 def customer_opinion_classify(*, user, opinion_id: int, kind: str, severity: str, note: str = "") -> CustomerOpinion:
-    """The service department (or the deputy GM) decides suggestion/complaint and serious/general; routes it."""
+    """The handler of the opinion's queue decides suggestion/complaint and serious/general; routes it.
+
+    Clause 二十六: a serious one in the deputy GM's queue is the deputy GM's to classify. Downgrading (serious
+    to general, complaint to suggestion) is the deputy GM's decision only, with a reason in the history; it
+    never takes away the supervisor's follow-up of a customer who complained (clause 二十八).
+    """
     opinion = lock_for_update(CustomerOpinion.objects.all(), pk=opinion_id)
     if not (user.has_perm("complaints.handle_opinion") or user.has_perm("complaints.handle_serious_opinion")):
         raise ApplicationError(_("You are not allowed to do this."))
     if not user_may_act_in_unit(user=user, unit_id=opinion.unit_id):
         raise ApplicationError(_("This record belongs to another unit."))
+    if not may_handle(user=user, opinion=opinion):
+        raise ApplicationError(_("A serious complaint is reviewed by the deputy general manager."))
     if opinion.status in (CustomerOpinion.Status.RESOLVED, CustomerOpinion.Status.CLOSED):
         raise ApplicationError(_("It has been handled already; it can no longer be reclassified."))
     if kind not in CustomerOpinion.Kind.values:
         raise ApplicationError(_("Choose suggestion or complaint."), field="kind")
     if severity not in CustomerOpinion.Severity.values:
         raise ApplicationError(_("Choose serious or general."), field="severity")
+    note = (note or "").strip()
+    if is_downgrade(opinion=opinion, kind=kind, severity=severity):
+        if not user.has_perm("complaints.handle_serious_opinion"):
+            raise ApplicationError(
+                _(
+                    "Only the deputy general manager may downgrade a serious complaint or turn a complaint "
+                    "into a suggestion."
+                )
+            )
+        if not note:
+            raise ApplicationError(_("Give the reason for the downgrade; it is kept in the history."), field="note")
     previous = (opinion.get_kind_display(), opinion.get_severity_display())
     opinion.kind, opinion.severity, opinion.queue = kind, severity, queue_for(severity)
+    opinion.complained = opinion.complained or kind == CustomerOpinion.Kind.COMPLAINT
     opinion.updated_at = timezone.now()
     opinion.version += 1
-    opinion.save(update_fields=["kind", "severity", "queue", "updated_at", "version"])
+    opinion.save(update_fields=["kind", "severity", "queue", "complained", "updated_at", "version"])
     record_status_change(
         instance=opinion,
         from_status=opinion.status,
@@ -138,7 +165,7 @@ def customer_opinion_classify(*, user, opinion_id: int, kind: str, severity: str
             "severity": opinion.get_severity_display(),
             "old_kind": previous[0],
             "old_severity": previous[1],
-            "note": note.strip(),
+            "note": note,
         },
     )
     return opinion
@@ -194,7 +221,7 @@ def opinion_follow_up_record(
     if user.unit_id != opinion.unit_id:
         # The supervisor of the centre or branch that owns the complaint, not any supervisor.
         raise ApplicationError(_("This record belongs to another unit."))
-    if opinion.kind != CustomerOpinion.Kind.COMPLAINT:
+    if not opinion.complained:
         raise ApplicationError(_("A follow-up is recorded for complaints."))
     if method not in OpinionFollowUp.Method.values:
         raise ApplicationError(_("Choose how the customer was followed up."), field="method")
@@ -220,14 +247,37 @@ def opinion_follow_up_record(
     )
 
 
+def follow_up_methods_that_count(*, unit_id: int) -> set[str]:
+    """Clause 二十八: a visit in person; a phone call only where the unit's setting allows it."""
+    methods = {OpinionFollowUp.Method.VISIT}
+    if FollowUpPolicy.objects.filter(unit_id=unit_id, phone_counts=True).exists():
+        methods.add(OpinionFollowUp.Method.PHONE)
+    return methods
+
+
+def follow_up_refusal(*, opinion: CustomerOpinion) -> str | None:
+    """Why the complaint (or its case) cannot close yet, or None once a counting follow-up is recorded."""
+    if not opinion.complained:
+        return None
+    methods = follow_up_methods_that_count(unit_id=opinion.unit_id)
+    recorded = set(opinion.follow_ups.values_list("method", flat=True))
+    if recorded & methods:
+        return None
+    if recorded:
+        return _(
+            "The follow-up recorded so far is not a visit in person: the unit's service supervisor visits the "
+            "customer in person (a phone call counts only where the unit's setting allows it)."
+        )
+    return _("The unit's service supervisor has not yet recorded a personal follow-up with the customer.")
+
+
 @transaction.atomic
 def customer_opinion_close(*, user, opinion_id: int, note: str = "") -> CustomerOpinion:
-    """Close a handled opinion; a complaint only after the supervisor's personal follow-up (clause 二十八)."""
+    """Close a handled opinion; once the customer complained, only after the supervisor's visit (clause 二十八)."""
     opinion = _locked_for_handler(user=user, opinion_id=opinion_id)
-    if opinion.kind == CustomerOpinion.Kind.COMPLAINT and not opinion.follow_ups.exists():
-        raise ApplicationError(
-            _("The unit's service supervisor has not yet recorded a personal follow-up with the customer.")
-        )
+    refusal = follow_up_refusal(opinion=opinion)
+    if refusal:
+        raise ApplicationError(refusal)
     opinion.closed_at = timezone.now()
     apply_transition(
         instance=opinion, to_status=CustomerOpinion.Status.CLOSED, by=user, note=note.strip(), fields=["closed_at"]

@@ -1,16 +1,15 @@
 """The technicians' monthly appraisal per unit: page, CSV, Excel and PDF (clause 二十三)."""
 
-import csv
-import io
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import permission_required
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from servicedesk import exports
 from servicedesk.documents import pdf_response
 
 from .. import appraisal, selectors
@@ -19,27 +18,29 @@ from ..forms import AppraisalFilterForm
 
 
 def _appraisal(request, *, with_trend: bool = True, months: int = 12):
-    """The unit, month, sorted rows and the month's unit totals the request asks for (scoped)."""
-    user = request.user
-    form = AppraisalFilterForm(
-        request.GET or None, units=selectors.units_visible(user=user) if user.sees_all_units else None
-    )
+    return appraisal_result(user=request.user, params=request.GET, with_trend=with_trend, months=months)
+
+
+def appraisal_result(*, user, params, with_trend: bool = True, months: int = 12):
+    """The unit, month, sorted rows and the month's unit totals the query string asks for (scoped)."""
+    units = selectors.units_visible(user=user) if user.sees_all_units else None
+    form = AppraisalFilterForm(params or None, units=units)
     if form.is_bound and not form.is_valid():
         return form, None
     data = form.cleaned_data if form.is_bound else {}
     unit_choice = data.get("unit")
     unit_id = unit_choice.pk if unit_choice else None
-    if not user.sees_all_units and request.GET.get("unit"):
+    if not user.sees_all_units and params.get("unit"):
         # A unit user naming a unit (e.g. an edited export link): their own, or not found.
         try:
-            unit_id = int(request.GET["unit"])
+            unit_id = int(params["unit"])
         except ValueError:
             raise Http404 from None
     unit = selectors.appraisal_unit_for_user(user=user, unit_id=unit_id)
     month = data.get("month") or timezone.localdate().replace(day=1)
     now = timezone.now()
     rows, sort = appraisal.sort_rows(
-        appraisal.appraisal_for_month(unit_id=unit.pk, month=month, now=now), request.GET.get("sort", "technician")
+        appraisal.appraisal_for_month(unit_id=unit.pk, month=month, now=now), params.get("sort", "technician")
     )
     totals = appraisal.totals_of(rows, month=month)
     trend = (
@@ -89,61 +90,13 @@ def appraisal_page(request):
 @require_GET
 @permission_required("complaints.view_appraisal", raise_exception=True)
 def appraisal_export(request, fmt: str):
-    if fmt not in ("csv", "xlsx", "pdf"):
+    if fmt in exports.FORMATS:
+        return exports.export_response(request, "appraisal", fmt)
+    if fmt != "pdf":
         raise Http404
     _form, result = _appraisal(request, with_trend=False)  # the table and its totals, no chart
     if result is None:
         raise Http404
     unit, month, rows = result["unit"], result["month"], result["rows"]
     filename = f"appraisal-{unit.code}-{month:%Y-%m}"
-    columns = appraisal.export_columns()
-    if fmt == "pdf":
-        return pdf_response(
-            appraisal_pdf(unit=unit, month=month, rows=rows, totals=result["totals"]), filename=filename
-        )
-    if fmt == "csv":
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-        response.write("\ufeff")  # so spreadsheet programs read the Chinese names as UTF-8
-        writer = csv.writer(response)
-        writer.writerow([str(label) for label, _attr in columns])
-        for row in rows:
-            writer.writerow([_csv_cell(appraisal.export_value(row, attr)) for _label, attr in columns])
-        return response
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = f"{month:%Y-%m}"
-    sheet.append([str(label) for label, _attr in columns])
-    for row in rows:
-        sheet.append([_xlsx_cell(appraisal.export_value(row, attr)) for _label, attr in columns])
-    for index, (_label, attr) in enumerate(columns, start=1):
-        if attr in ("in_time_share", "response_rate"):
-            for cell in sheet.iter_cols(min_col=index, max_col=index, min_row=2):
-                for c in cell:
-                    c.number_format = "0.0%"
-    sheet.freeze_panes = "B2"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    response = HttpResponse(
-        buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
-    return response
-
-
-def _csv_cell(value):
-    if value is None:
-        return "—"
-    text = str(value)
-    # A name starting with = + - @ must not run as a formula in a spreadsheet.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
-def _xlsx_cell(value):
-    if value is None:
-        return "—"
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
+    return pdf_response(appraisal_pdf(unit=unit, month=month, rows=rows, totals=result["totals"]), filename=filename)

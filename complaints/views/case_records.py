@@ -120,7 +120,7 @@ def action_add(request, pk: int):
     return _finish(
         request,
         case,
-        ActionProposeForm(request.POST),
+        ActionProposeForm(request.POST, case=case),
         ("action", None),
         lambda d: services.improvement_action_propose(user=request.user, case_id=case.pk, **d),
     )

@@ -97,7 +97,7 @@ def case_open(request):
         request.POST or None,
         units=selectors.units_visible(user=user),
         customers=scope_to_user(Customer.objects.all(), user=user).order_by("name"),
-        calls=scope_to_user(RepairCall.objects.all(), user=user).order_by("-received_at")[:200],
+        calls=scope_to_user(RepairCall.objects.select_related("technician"), user=user),
         opinion=opinion,
     )
     if request.method == "POST" and form.is_valid():
@@ -155,7 +155,7 @@ def _record_forms(*, user, case, returns, actions) -> dict:
         forms[("attachment", None)] = AttachmentForm()
         forms[("return", None)] = ReturnForm(case=case)
         forms[("cost", None)] = CostForm()
-        forms[("action", None)] = ActionProposeForm()
+        forms[("action", None)] = ActionProposeForm(case=case)
     for item in returns:
         if item.status in (ReturnAllowance.Status.RECORDED, ReturnAllowance.Status.MISMATCH) and user.has_perm(
             "complaints.check_returns"

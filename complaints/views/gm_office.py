@@ -1,16 +1,16 @@
 """The general manager's office: overdue cases, reminder slips, cases to audit; reports and receivables."""
 
-import csv
 import datetime as dt
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from servicedesk import exports
 from servicedesk.documents import pdf_response
 
 from .. import case_selectors
@@ -61,14 +61,19 @@ def receivables(request):
 
 
 def _report(request):
-    form = ReportFilterForm(request.GET or None)
+    return case_report_for(user=request.user, params=request.GET)
+
+
+def case_report_for(*, user, params):
+    """The case report's form and figures from its query string (the page and its exports)."""
+    form = ReportFilterForm(params or None)
     since = until = None
     if form.is_valid():
         if form.cleaned_data.get("since"):
             since = timezone.make_aware(dt.datetime.combine(form.cleaned_data["since"], dt.time.min))
         if form.cleaned_data.get("until"):
             until = timezone.make_aware(dt.datetime.combine(form.cleaned_data["until"], dt.time.min))
-    return form, case_selectors.case_report(user=request.user, now=timezone.now(), since=since, until=until)
+    return form, case_selectors.case_report(user=user, now=timezone.now(), since=since, until=until)
 
 
 @require_GET
@@ -94,41 +99,7 @@ def report_rows(report) -> list[list]:
     return rows
 
 
-def _safe_cell(value):
-    # A cell starting with = + - @ would be run as a formula by a spreadsheet.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 @require_GET
 @permission_required("complaints.view_case_reports", raise_exception=True)
 def reports_export(request, fmt: str):
-    _form, report = _report(request)
-    rows = [[_safe_cell(cell) for cell in row] for row in report_rows(report)]
-    stamp = timezone.localdate().strftime("%Y%m%d")
-    if fmt == "csv":
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="complaint-cases-{stamp}.csv"'
-        response.write("\ufeff")  # Excel opens UTF-8 Chinese correctly only with the BOM
-        writer = csv.writer(response)
-        writer.writerows(rows)
-        return response
-    if fmt == "xlsx":
-        from io import BytesIO
-
-        from openpyxl import Workbook
-
-        book = Workbook()
-        sheet = book.active
-        sheet.title = "cases"
-        for row in rows:
-            sheet.append([str(cell) if not isinstance(cell, int) else cell for cell in row])
-        buffer = BytesIO()
-        book.save(buffer)
-        response = HttpResponse(
-            buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        )
-        response["Content-Disposition"] = f'attachment; filename="complaint-cases-{stamp}.xlsx"'
-        return response
-    raise Http404
+    return exports.export_response(request, "complaint-case-reports", fmt)

@@ -28,7 +28,7 @@ from ..case_forms import (
 )
 from ..documents import opinion_letter_pdf
 from ..models import CustomerOpinion
-from ..services.opinions import may_handle
+from ..services.opinions import follow_up_refusal, may_handle
 
 INBOX_LIMIT = 200
 
@@ -51,7 +51,7 @@ def opinion_record(request):
     kwargs = {
         "units": selectors.units_visible(user=user),
         "customers": scope_to_user(Customer.objects.all(), user=user).order_by("name"),
-        "calls": scope_to_user(RepairCall.objects.all(), user=user).order_by("-received_at")[:200],
+        "calls": scope_to_user(RepairCall.objects.select_related("technician"), user=user),
     }
     form = OpinionRecordForm(request.POST or None, **kwargs)
     if request.method == "POST" and form.is_valid():
@@ -101,7 +101,7 @@ def _action_forms(*, user, opinion: CustomerOpinion) -> dict:
         forms["close"] = OpinionCloseForm()
     if (
         not closed
-        and opinion.kind == CustomerOpinion.Kind.COMPLAINT
+        and opinion.complained
         and user.has_perm("complaints.record_follow_up")
         and user.unit_id == opinion.unit_id
     ):
@@ -119,6 +119,8 @@ def _detail(request, opinion, bound: dict | None = None, status: int = 200):
             "opinion": opinion,
             "history": history_for(opinion),
             "follow_ups": list(opinion.follow_ups.select_related("supervisor")),
+            # Clause 二十八: say so when what is recorded (a phone call) is not the follow-up.
+            "follow_up_refusal": follow_up_refusal(opinion=opinion),
             "cases": list(opinion.cases.all()),
             "action_forms": forms,
             "may_open_case": request.user.has_perm("complaints.open_case")

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from servicedesk.client_address import client_address
 from servicedesk.exceptions import ApplicationError
 from servicedesk.models import CompanyProfile
 
@@ -50,7 +51,7 @@ def _private(response):
 @never_cache
 @require_http_methods(["GET", "POST"])
 def answer(request, card_id: int, token: str):
-    address = request.META.get("REMOTE_ADDR", "")
+    address = client_address(request)
     if not (
         allow(scope="survey-address", key=address, limit=PER_ADDRESS_LIMIT, window_seconds=WINDOW_SECONDS)
         and allow(scope="survey-card", key=str(card_id), limit=PER_CARD_LIMIT, window_seconds=WINDOW_SECONDS)

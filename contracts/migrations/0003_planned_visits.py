@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('contracts', '0002_default_contract_type'),
-        ('repairs', '0007_visits'),
+        ('repairs', '0008_visits'),
         ('servicedesk', '0005_notification_kind'),
     ]
 

@@ -9,6 +9,7 @@ from .contracts import (  # noqa: F401
 )
 from .imports import (  # noqa: F401
     contract_import_accept_valid_rows,
+    contract_import_restart,
     contract_import_run,
     contract_import_upload,
 )

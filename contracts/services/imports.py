@@ -41,8 +41,11 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from repairs.models import Customer, Product, phone_validator
+from servicedesk import uploads
+from servicedesk.bounds import date_in_range, decimal_limits
 from servicedesk.exceptions import ApplicationError
 from servicedesk.workflow import apply_transition, lock_for_update
 
@@ -76,7 +79,22 @@ COLUMNS = {
     "fee": ("fee", "amount", "费用", "金额", "合同金额"),
     "visit_frequency": ("visit_frequency", "visits", "visit frequency", "保养频率", "巡检频率"),
     "serial_numbers": ("serial_numbers", "serial_number", "serial numbers", "serial", "机号", "序列号", "产品序列号"),
-    "product_model": ("product_model", "model", "型号", "产品型号"),
+    "product_model": ("product_model", "model", "product model", "型号", "产品型号", "商品型号"),
+}
+# What a column is called where the file does not name it (a missing column, the column list): each label is
+# also an accepted header, in English and in Chinese.
+COLUMN_LABELS = {
+    "contract_number": pgettext_lazy("contract import column", "Contract number"),
+    "customer_name": pgettext_lazy("contract import column", "Customer name"),
+    "customer_phone": pgettext_lazy("contract import column", "Customer phone"),
+    "customer_email": pgettext_lazy("contract import column", "Customer email"),
+    "contract_type": pgettext_lazy("contract import column", "Contract type"),
+    "start_on": pgettext_lazy("contract import column", "Start date"),
+    "end_on": pgettext_lazy("contract import column", "End date"),
+    "fee": pgettext_lazy("contract import column", "Fee"),
+    "visit_frequency": pgettext_lazy("contract import column", "Visit frequency"),
+    "serial_numbers": pgettext_lazy("contract import column", "Serial numbers"),
+    "product_model": pgettext_lazy("contract import column", "Product model"),
 }
 REQUIRED_COLUMNS = ("contract_number", "customer_name", "start_on", "end_on", "fee", "serial_numbers")
 TEMPLATE_HEADER = list(COLUMNS)
@@ -100,8 +118,9 @@ FREQUENCY_ALIASES = {
     "按需": VisitFrequency.ON_CALL,
 }
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
-FEE_LIMIT = Decimal("9999999999.99")
 CENT = Decimal("0.01")
+# A value quoted back in an error message is cut to this many characters.
+QUOTED_CHARS = 40
 AMOUNT_CLEAN = re.compile(r"[,\s¥￥]|元$|RMB|CNY", re.IGNORECASE)
 
 
@@ -114,9 +133,11 @@ class RowError:
     line: int
     column: str
     message: str
+    # The column as the file's own header row names it (or its label where the file has no such column).
+    header: str = ""
 
     def as_dict(self) -> dict:
-        return {"line": self.line, "column": self.column, "message": self.message}
+        return {"line": self.line, "column": self.column, "header": self.header, "message": self.message}
 
 
 @dataclass(slots=True)
@@ -214,42 +235,98 @@ def _decode(content: bytes) -> str:
     )
 
 
+def _lines(text: str):
+    """The lines of ``text`` with their ends, as the csv module reads them, without a copy of the whole text
+    (a StringIO holds four bytes per character)."""
+    start, size = 0, len(text)
+    while start < size:
+        end = text.find("\n", start)
+        end = size if end < 0 else end + 1
+        carriage = text.find("\r", start, end - 1)
+        if carriage >= 0 and text[carriage + 1 : carriage + 2] != "\n":
+            end = carriage + 1  # an old Mac line end (a lone CR)
+        yield text[start:end]
+        start = end
+
+
+def _bounded_lines(text: str):
+    """The file's lines for the CSV reader, refusing a line longer than CSV_LINE_CHARS or more lines than rows."""
+    limit, rows = uploads.CSV_LINE_CHARS, uploads.XLSX_LIMITS.rows
+    for number, line in enumerate(_lines(text), start=1):
+        if len(line) > limit:
+            raise FileUnreadable(
+                _("Line %(line)d is longer than %(chars)d characters.") % {"line": number, "chars": limit}
+            )
+        if number > rows:
+            raise FileUnreadable(_("The file has more than %(rows)d lines.") % {"rows": rows})
+        yield line
+
+
 def _read_csv(content: bytes):
     text = _decode(content)
-    first_line = text.split("\n", 1)[0]
+    first_line = text[: uploads.CSV_LINE_CHARS].split("\n", 1)[0]
     delimiter = max(",;\t", key=first_line.count) if first_line else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    reader = csv.reader(_bounded_lines(text), delimiter=delimiter, strict=True)
     start = 1
     try:
         for cells in reader:
             yield start, cells
             start = reader.line_num + 1
     except csv.Error as exc:
+        if "field limit" in str(exc):
+            raise FileUnreadable(
+                _("Line %(line)d: a cell is longer than %(chars)d characters, or a quote is not closed.")
+                % {"line": reader.line_num, "chars": csv.field_size_limit()}
+            ) from None
         raise FileUnreadable(
             _("Line %(line)d cannot be read as CSV: %(error)s") % {"line": reader.line_num, "error": exc}
         ) from None
 
 
 def _read_xlsx(content: bytes):
-    from ..xlsx import UnsupportedWorkbook, read_first_sheet
+    from ..xlsx import UnsupportedWorkbook, WorkbookRefused, read_first_sheet
 
     try:
-        return read_first_sheet(content)
+        # The header row and MAX_IMPORT_ROWS contracts: a longer sheet stops as soon as it is seen to be longer.
+        return read_first_sheet(content, max_rows=MAX_IMPORT_ROWS + 1)
+    except WorkbookRefused as exc:
+        raise FileUnreadable(exc.message) from None
     except UnsupportedWorkbook:
         log.info("xlsx not read by the lean reader; reading it with openpyxl", exc_info=True)
         return list(_read_xlsx_openpyxl(content))
 
 
+def _not_a_workbook(error) -> FileUnreadable:
+    return FileUnreadable(_("The file is not a valid Excel .xlsx workbook (%(error)s).") % {"error": error})
+
+
 def _read_xlsx_openpyxl(content: bytes):
     from openpyxl import load_workbook
 
+    limits = uploads.XLSX_LIMITS
+    try:
+        # The lean reader checked the archive (sizes, ratio, DTDs) before it gave up.
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        raise _not_a_workbook(exc) from None
+    if unpacked > limits.fallback_bytes:
+        raise FileUnreadable(
+            _("This Excel file cannot be read in this size (%(size)d MB unpacked); save it as CSV UTF-8.")
+            % {"size": unpacked // uploads.MB}
+        )
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-        raise FileUnreadable(_("The file is not a valid Excel .xlsx workbook (%(error)s).") % {"error": exc}) from None
+        raise _not_a_workbook(exc) from None
+    cells = 0
     try:
         sheet = workbook.worksheets[0]
-        yield from enumerate(sheet.iter_rows(values_only=True), start=1)
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            cells += len(values)
+            if number > limits.rows or cells > limits.cells:
+                raise FileUnreadable(_("The sheet has more than %(cells)d cells.") % {"cells": limits.cells})
+            yield number, values
     finally:
         workbook.close()
 
@@ -280,7 +357,10 @@ def _map_header(header: list[str]) -> dict[str, int]:
     if missing:
         raise FileUnreadable(
             _("The header row lacks the column(s) %(columns)s. Expected columns: %(expected)s.")
-            % {"columns": ", ".join(missing), "expected": ", ".join(TEMPLATE_HEADER)}
+            % {
+                "columns": ", ".join(str(COLUMN_LABELS[c]) for c in missing),
+                "expected": ", ".join(str(COLUMN_LABELS[c]) for c in TEMPLATE_HEADER),
+            }
         )
     return positions
 
@@ -303,9 +383,17 @@ def _parse_date(value) -> dt.date | None:
     return None
 
 
-def _parse_fee(value) -> Decimal | None:
+def _quoted(value) -> str:
+    text = _cell_text(value)
+    return text if len(text) <= QUOTED_CHARS else text[: QUOTED_CHARS - 1] + "…"
+
+
+def _parse_fee(value) -> tuple[Decimal | None, str]:
+    """(the fee, "") or (None, why not): within the column's digits and places (``decimal_limits``)."""
+    limits = _fee_limits()
+    not_amount = _("“%(value)s” is not an amount in yuan.") % {"value": _quoted(value)}
     if isinstance(value, bool):
-        return None
+        return None, not_amount
     if isinstance(value, int | Decimal):
         amount = Decimal(value)
     elif isinstance(value, float):
@@ -318,11 +406,44 @@ def _parse_fee(value) -> Decimal | None:
             try:
                 amount = Decimal(AMOUNT_CLEAN.sub("", text))  # "¥1,200", "1200元"
             except InvalidOperation:
-                return None
+                return None, not_amount
+    # NaN, Infinity: compared with nothing (a signalling NaN would raise on comparison).
     if not amount.is_finite():
-        return None
+        return None, not_amount
+    if amount < 0:
+        return None, _("The fee cannot be negative.")
+    if amount > limits["max_value"]:
+        return None, _("The fee is larger than %(max)s.") % {"max": f"{limits['max_value']:,}"}
+    # Within the column's magnitude, quantizing cannot overflow the decimal context.
     cents = amount.quantize(CENT)
-    return cents if cents == amount else None
+    if cents != amount:
+        return None, _("The fee has more than %(places)d decimal places.") % {"places": limits["decimal_places"]}
+    return cents, ""
+
+
+@functools.cache
+def _fee_limits() -> dict:
+    return decimal_limits(ContractTerm._meta.get_field("fee"))
+
+
+@functools.cache
+def _max_lengths() -> dict[str, int]:
+    """Text columns: the length of the model field each fills."""
+    return {
+        "contract_number": Contract._meta.get_field("number").max_length,
+        "customer_name": Customer._meta.get_field("name").max_length,
+        "customer_phone": Customer._meta.get_field("phone").max_length,
+        "customer_email": Customer._meta.get_field("email").max_length,
+        "serial_numbers": Product._meta.get_field("serial_number").max_length,
+        "product_model": Product._meta.get_field("model").max_length,
+    }
+
+
+def _too_long(column: str) -> str:
+    return _("%(column)s: longer than %(chars)d characters.") % {
+        "column": COLUMN_LABELS[column],
+        "chars": _max_lengths()[column],
+    }
 
 
 @functools.cache
@@ -333,6 +454,7 @@ def _phone_pattern():
 def _parse_row(line: int, values: tuple, types: dict[str, ContractType], default_type):
     """One row's cells, in the order of ``COLUMNS``, checked on their own."""
     number, name, phone, email, type_cell, start_cell, end_cell, fee_cell, frequency_cell, serials, model = values
+    fee, fee_error = _parse_fee(fee_cell)
     row = ImportRow(
         line=line,
         number=_cell_text(number),
@@ -342,39 +464,54 @@ def _parse_row(line: int, values: tuple, types: dict[str, ContractType], default
         contract_type=None,
         start_on=_parse_date(start_cell),
         end_on=_parse_date(end_cell),
-        fee=_parse_fee(fee_cell),
+        fee=fee,
         visit_frequency="",
         serials=split_serial_numbers(_cell_text(serials)),
         product_model=_cell_text(model),
     )
     cells = {"start_on": start_cell, "end_on": end_cell}
+    lengths = _max_lengths()
     if not row.number:
         row.fail("contract_number", _("The contract number is missing."))
-    elif len(row.number) > 40:
-        row.fail("contract_number", _("The contract number is longer than 40 characters."))
+    elif len(row.number) > lengths["contract_number"]:
+        row.fail("contract_number", _too_long("contract_number"))
     if not row.customer_name:
         row.fail("customer_name", _("The customer name is missing."))
-    elif len(row.customer_name) > 200:
-        row.fail("customer_name", _("The customer name is longer than 200 characters."))
+    elif len(row.customer_name) > lengths["customer_name"]:
+        row.fail("customer_name", _too_long("customer_name"))
     if row.customer_phone:
-        if not _phone_pattern().search(row.customer_phone):
-            row.fail("customer_phone", _("“%(value)s” is not a phone number.") % {"value": row.customer_phone})
+        if len(row.customer_phone) > lengths["customer_phone"]:
+            row.fail("customer_phone", _too_long("customer_phone"))
+        elif not _phone_pattern().search(row.customer_phone):
+            row.fail("customer_phone", _("“%(value)s” is not a phone number.") % {"value": _quoted(phone)})
     if row.customer_email:
-        try:
-            validate_email(row.customer_email)
-        except ValidationError:
-            row.fail("customer_email", _("“%(value)s” is not an e-mail address.") % {"value": row.customer_email})
+        if len(row.customer_email) > lengths["customer_email"]:
+            row.fail("customer_email", _too_long("customer_email"))
+        else:
+            try:
+                validate_email(row.customer_email)
+            except ValidationError:
+                row.fail("customer_email", _("“%(value)s” is not an e-mail address.") % {"value": _quoted(email)})
     type_text = _cell_text(type_cell)
     row.contract_type = types.get(type_text.lower()) if type_text else default_type
     if row.contract_type is None:
-        row.fail("contract_type", _("Unknown contract type “%(value)s”.") % {"value": type_text})
+        row.fail("contract_type", _("Unknown contract type “%(value)s”.") % {"value": _quoted(type_cell)})
     for column in ("start_on", "end_on"):
-        if getattr(row, column) is None:
+        day = getattr(row, column)
+        if day is None:
             raw = _cell_text(cells[column])
             row.fail(
                 column,
-                _("“%(value)s” is not a date (use YYYY-MM-DD).") % {"value": raw} if raw else _("The date is missing."),
+                _("“%(value)s” is not a date (use YYYY-MM-DD).") % {"value": _quoted(raw)}
+                if raw
+                else _("The date is missing."),
             )
+            continue
+        try:
+            date_in_range(day)
+        except ValidationError as exc:
+            setattr(row, column, None)
+            row.fail(column, exc.messages[0])
     if row.start_on and row.end_on and row.end_on < row.start_on:
         row.fail(
             "end_on",
@@ -384,12 +521,8 @@ def _parse_row(line: int, values: tuple, types: dict[str, ContractType], default
                 "start": row.start_on,
             },
         )
-    if row.fee is None:
-        row.fail("fee", _("“%(value)s” is not an amount in yuan.") % {"value": _cell_text(fee_cell)})
-    elif row.fee < 0:
-        row.fail("fee", _("The fee cannot be negative."))
-    elif row.fee > FEE_LIMIT:
-        row.fail("fee", _("The fee is too large."))
+    if fee_error:
+        row.fail("fee", fee_error)
     frequency_text = _cell_text(frequency_cell)
     if frequency_text:
         row.visit_frequency = FREQUENCY_ALIASES.get(frequency_text.lower(), "")
@@ -397,17 +530,21 @@ def _parse_row(line: int, values: tuple, types: dict[str, ContractType], default
             row.fail(
                 "visit_frequency",
                 _("Unknown visit frequency “%(value)s” (use %(choices)s).")
-                % {"value": frequency_text, "choices": ", ".join(VisitFrequency.values)},
+                % {"value": _quoted(frequency_text), "choices": ", ".join(VisitFrequency.values)},
             )
     else:
         row.visit_frequency = VisitFrequency.QUARTERLY
     if not row.serials:
         row.fail("serial_numbers", _("At least one serial number is needed."))
-    elif any(len(serial) > 64 for serial in row.serials):
-        row.fail("serial_numbers", _("A serial number is longer than 64 characters."))
-    if len(row.product_model) > 100:
-        row.fail("product_model", _("The model is longer than 100 characters."))
+    elif any(len(serial) > lengths["serial_numbers"] for serial in row.serials):
+        row.fail("serial_numbers", _too_long("serial_numbers"))
+    if len(row.product_model) > lengths["product_model"]:
+        row.fail("product_model", _too_long("product_model"))
     return row
+
+
+def _not_for_this_unit() -> str:
+    return _("This row cannot be imported for this unit.")
 
 
 def _chunks(items: list, size: int = LOOKUP_CHUNK):
@@ -463,9 +600,9 @@ def validate_rows(*, unit_id: int, header: list[str], data: list[tuple[int, list
 
     # Against the database, every lookup in chunks.
     numbers = list(first_number_line)
-    taken = set()
+    taken: dict[str, int] = {}  # contract number → its unit
     for chunk in _chunks(numbers):
-        taken.update(Contract.objects.filter(number__in=chunk).values_list("number", flat=True))
+        taken.update(Contract.objects.filter(number__in=chunk).values_list("number", "unit_id"))
 
     serials = list(first_serial_line)
     products: dict[str, tuple[int, int, int]] = {}
@@ -475,15 +612,21 @@ def validate_rows(*, unit_id: int, header: list[str], data: list[tuple[int, list
         ):
             products[serial] = (pk, customer_id, product_unit_id)
 
-    covered: dict[int, list[tuple[dt.date, dt.date, str]]] = {}
-    product_pks = [value[0] for value in products.values()]
+    covered: dict[int, list[tuple[dt.date, dt.date, str, int]]] = {}
+    product_pks = [value[0] for value in products.values() if value[2] == unit_id]
     for chunk in _chunks(product_pks):
-        for product_id, start_on, end_on, number in (
+        for product_id, start_on, end_on, number, contract_unit_id in (
             ContractTerm.objects.filter(contract__covered_products__product_id__in=chunk)
-            .values_list("contract__covered_products__product_id", "start_on", "end_on", "contract__number")
+            .values_list(
+                "contract__covered_products__product_id",
+                "start_on",
+                "end_on",
+                "contract__number",
+                "contract__unit_id",
+            )
             .iterator(chunk_size=LOOKUP_CHUNK)
         ):
-            covered.setdefault(product_id, []).append((start_on, end_on, number))
+            covered.setdefault(product_id, []).append((start_on, end_on, number, contract_unit_id))
 
     names = list({row.customer_name for row in rows if row.customer_name})
     customers: dict[str, list[tuple[int, str]]] = {}
@@ -506,7 +649,11 @@ def validate_rows(*, unit_id: int, header: list[str], data: list[tuple[int, list
     customer_ids: dict[str, int] = {}
     for row in rows:
         if row.number in taken:
-            row.fail("contract_number", _("Contract %(number)s already exists.") % {"number": row.number})
+            if taken[row.number] == unit_id:
+                row.fail("contract_number", _("Contract %(number)s already exists.") % {"number": row.number})
+            else:
+                # Another unit's contract: not named, not even as existing elsewhere.
+                row.fail("contract_number", _not_for_this_unit())
         matches = customers.get(row.customer_name, [])
         customer_id = None
         if len(matches) == 1:
@@ -540,17 +687,17 @@ def validate_rows(*, unit_id: int, header: list[str], data: list[tuple[int, list
                 continue
             product_id, owner_id, owner_unit_id = known
             if owner_unit_id != unit_id:
-                row.fail(
-                    "serial_numbers",
-                    _("Serial number %(serial)s belongs to another unit's customer.") % {"serial": serial},
-                )
+                row.fail("serial_numbers", _not_for_this_unit())
             elif customer_id is None or owner_id != customer_id:
                 row.fail(
                     "serial_numbers", _("Serial number %(serial)s belongs to another customer.") % {"serial": serial}
                 )
             elif row.start_on and row.end_on:
-                for start_on, end_on, number in covered.get(product_id, ()):
+                for start_on, end_on, number, contract_unit_id in covered.get(product_id, ()):
                     if start_on <= row.end_on and end_on >= row.start_on:
+                        if contract_unit_id != unit_id:
+                            row.fail("serial_numbers", _not_for_this_unit())
+                            break
                         row.fail(
                             "serial_numbers",
                             _(
@@ -563,6 +710,10 @@ def validate_rows(*, unit_id: int, header: list[str], data: list[tuple[int, list
     if progress:
         progress(len(rows))
     errors = [error for row in rows for error in row.errors]
+    # Each error names its column as the file's header row does; a column the file lacks by its label.
+    titles = {column: header[index].strip() for column, index in positions.items()}
+    for error in errors:
+        error.header = titles.get(error.column) or str(COLUMN_LABELS[error.column])
     valid = [row for row in rows if not row.errors]
     return ValidationResult(
         total=len(rows),
@@ -735,9 +886,14 @@ def contract_import_upload(
     return batch
 
 
+def _without_content():
+    # The file (up to MAX_IMPORT_BYTES) is read once, by the run, not with every status change.
+    return ContractImport.objects.defer("content")
+
+
 def _move(import_id: int, to_status: str, *, by, note: str = "", **values) -> ContractImport:
     with transaction.atomic():
-        batch = lock_for_update(ContractImport.objects.all(), pk=import_id)
+        batch = lock_for_update(_without_content(), pk=import_id)
         for name, value in values.items():
             setattr(batch, name, value)
         apply_transition(instance=batch, to_status=to_status, by=by, note=note, fields=list(values))
@@ -745,15 +901,68 @@ def _move(import_id: int, to_status: str, *, by, note: str = "", **values) -> Co
 
 
 def contract_import_run(*, import_id: int) -> ContractImport:
-    """Check every row, then import all of them, or the valid ones when asked; report each bad row."""
-    batch = ContractImport.objects.select_related("uploaded_by").get(pk=import_id)
+    """Check every row, then import all of them, or the valid ones when asked; report each bad row.
+
+    Whatever happens, the import ends imported, rejected or failed, never left "checking rows": an
+    unexpected error fails it with a general message (the error itself goes to the log, not to the page).
+    """
+    try:
+        return _contract_import_run(import_id=import_id)
+    except Exception:
+        log.exception("contract import %s stopped on an unexpected error", import_id)
+        return _fail_after_unexpected_error(import_id)
+
+
+def _fail_after_unexpected_error(import_id: int) -> ContractImport:
+    with transaction.atomic():
+        batch = lock_for_update(_without_content().select_related("uploaded_by"), pk=import_id)
+        if batch.is_running:
+            batch.message = _(
+                "The import stopped on an unexpected error; nothing was imported. "
+                "The error was recorded for the administrator; upload the file again or ask them."
+            )
+            batch.finished_at = timezone.now()
+            apply_transition(
+                instance=batch,
+                to_status=ContractImport.Status.FAILED,
+                by=batch.uploaded_by,
+                fields=["message", "finished_at"],
+            )
+    return batch
+
+
+def import_is_stuck(batch: ContractImport, *, now=None) -> bool:
+    """Checking or importing, and no progress for STALE: its worker stopped (the import never committed)."""
+    now = now or timezone.now()
+    return batch.status in (ContractImport.Status.VALIDATING, ContractImport.Status.IMPORTING) and (
+        batch.updated_at < now - STALE
+    )
+
+
+@transaction.atomic
+def contract_import_restart(*, user, import_id: int, now=None) -> ContractImport:
+    """Start again an import that waits (the worker could not be reached) or is stuck (its worker stopped)."""
+    batch = lock_for_update(_without_content(), pk=import_id)
+    require(user, "contracts.manage_contracts", unit_id=batch.unit_id)
+    if batch.status == ContractImport.Status.QUEUED:
+        return batch
+    if not import_is_stuck(batch, now=now):
+        raise ApplicationError(_("This import is not stuck: it is still running or already finished."))
+    apply_transition(
+        instance=batch, to_status=ContractImport.Status.QUEUED, by=user, note=_("Restarted after the worker stopped.")
+    )
+    return batch
+
+
+def _contract_import_run(*, import_id: int) -> ContractImport:
+    batch = _without_content().select_related("uploaded_by").get(pk=import_id)
     user = batch.uploaded_by
-    if batch.is_running and batch.status != ContractImport.Status.QUEUED and batch.updated_at < timezone.now() - STALE:
+    if import_is_stuck(batch):
         # The worker stopped half-way (the task is delivered again, acks_late): the import
         # transaction never committed, so start again from the top.
         batch = _move(import_id, ContractImport.Status.QUEUED, by=user, note=_("Restarted after the worker stopped."))
     with transaction.atomic():
-        batch = lock_for_update(ContractImport.objects.all(), pk=import_id)
+        batch = lock_for_update(_without_content(), pk=import_id)
         if batch.status != ContractImport.Status.QUEUED:
             # A task delivered twice or a page reloaded: only a waiting import starts, once.
             return batch
@@ -767,7 +976,9 @@ def contract_import_run(*, import_id: int) -> ContractImport:
         ContractImport.objects.filter(pk=import_id).update(rows_checked=done, updated_at=timezone.now())
 
     try:
-        header, data = read_table(content=bytes(batch.content), filename=batch.filename)
+        content = ContractImport.objects.filter(pk=import_id).values_list("content", flat=True).get()
+        header, data = read_table(content=bytes(content), filename=batch.filename)
+        del content
         ContractImport.objects.filter(pk=import_id).update(rows_total=len(data))
         result = validate_rows(unit_id=batch.unit_id, header=header, data=data, progress=validation_progress)
     except FileUnreadable as exc:
@@ -835,7 +1046,7 @@ def contract_import_run(*, import_id: int) -> ContractImport:
 @transaction.atomic
 def contract_import_accept_valid_rows(*, user, import_id: int) -> ContractImport:
     """After seeing the errors: import the valid rows after all (they are checked again)."""
-    batch = lock_for_update(ContractImport.objects.all(), pk=import_id)
+    batch = lock_for_update(_without_content(), pk=import_id)
     require(user, "contracts.manage_contracts", unit_id=batch.unit_id)
     if batch.status != ContractImport.Status.REJECTED or not batch.rows_valid:
         raise ApplicationError(_("This file has no valid rows waiting to be imported."))
@@ -848,6 +1059,18 @@ def contract_import_accept_valid_rows(*, user, import_id: int) -> ContractImport
         fields=["import_valid_rows"],
     )
     return batch
+
+
+def import_error_rows(batch: ContractImport) -> list[dict]:
+    """The reported errors for the page: each column as the file's header names it (older reports: its label)."""
+    return [
+        {
+            "line": error.get("line"),
+            "column": error.get("header") or str(COLUMN_LABELS.get(error.get("column"), error.get("column", ""))),
+            "message": error.get("message", ""),
+        }
+        for error in batch.errors
+    ]
 
 
 def import_progress_now(batch: ContractImport) -> tuple[int, int]:

@@ -7,15 +7,25 @@ from django.contrib.auth.decorators import permission_required
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from servicedesk.exceptions import ApplicationError
+from servicedesk.progress import progress_context, progress_partial
 
 from .. import selectors, services
 from ..forms import ContractImportForm
 from ..models import ContractImport
-from ..services.imports import INLINE_IMPORT_BYTES, MAX_IMPORT_ROWS, TEMPLATE_HEADER, import_progress_now, template_csv
+from ..services.imports import (
+    INLINE_IMPORT_BYTES,
+    MAX_IMPORT_ROWS,
+    TEMPLATE_HEADER,
+    import_error_rows,
+    import_is_stuck,
+    import_progress_now,
+    template_csv,
+)
 from .contracts import form_error
 
 log = logging.getLogger(__name__)
@@ -79,15 +89,27 @@ def import_upload(request):
 
 def _progress_context(batch):
     done, total = import_progress_now(batch)
-    percent = int(done * 100 / total) if total else (100 if not batch.is_running else 0)
-    return {"batch": batch, "done": done, "total": total, "percent": min(percent, 100)}
+    return {
+        "batch": batch,
+        **progress_context(
+            done=done,
+            total=total,
+            running=batch.is_running,
+            status_label=batch.get_status_display(),
+            url=reverse("contracts:import_progress", args=[batch.pk]),
+            element_id="import-progress",
+        ),
+    }
 
 
 @require_GET
 @permission_required("contracts.manage_contracts", raise_exception=True)
 def import_detail(request, pk):
     batch = selectors.contract_import_get_for_user(user=request.user, pk=pk)
-    return render(request, "contracts/import_detail.html", _progress_context(batch))
+    context = _progress_context(batch)
+    context["errors"] = import_error_rows(batch)
+    context["can_restart"] = batch.status == ContractImport.Status.QUEUED or import_is_stuck(batch)
+    return render(request, "contracts/import_detail.html", context)
 
 
 @require_GET
@@ -95,10 +117,7 @@ def import_detail(request, pk):
 def import_progress(request, pk):
     """Polled by htmx while the import runs; once it is done the whole page reloads to show the report."""
     batch = selectors.contract_import_get_for_user(user=request.user, pk=pk)
-    response = render(request, "contracts/_import_progress.html", _progress_context(batch))
-    if not batch.is_running and request.htmx:
-        response["HX-Refresh"] = "true"
-    return response
+    return progress_partial(request, _progress_context(batch))
 
 
 @require_POST
@@ -117,9 +136,13 @@ def import_valid_rows(request, pk):
 @require_POST
 @permission_required("contracts.manage_contracts", raise_exception=True)
 def import_restart(request, pk):
-    """Queue a waiting import again (the worker could not be reached when it was uploaded)."""
+    """Start a waiting import again (the worker could not be reached), or a stuck one (its worker stopped)."""
     batch = selectors.contract_import_get_for_user(user=request.user, pk=pk)
-    if batch.status == ContractImport.Status.QUEUED:
+    try:
+        batch = services.contract_import_restart(user=request.user, import_id=batch.pk)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
         if not _start(batch):
             messages.warning(request, _("The background worker cannot be reached; start the import again later."))
     return redirect("contracts:import_detail", pk=pk)

@@ -1,7 +1,5 @@
 """Thin views: a case's loss and its resale proceeds, the monthly ledger and its exports, the audit trail."""
 
-import csv
-import io
 from decimal import Decimal
 
 from django.contrib import messages
@@ -11,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from servicedesk import exports
 from servicedesk.exceptions import ApplicationError
 from servicedesk.workflow import history_for
 
@@ -66,11 +65,16 @@ def proceeds_record(request, pk):
 
 
 def _ledger(request):
-    form = LedgerForm(request.GET)
+    return ledger_for(user=request.user, params=request.GET)
+
+
+def ledger_for(*, user, params):
+    """The ledger's form, rows, month and party from its query string (the page and its exports)."""
+    form = LedgerForm(params)
     if not form.is_valid():
         return form, None, None, None
     data = form.cleaned_data
-    rows = selectors.ledger(user=request.user, month=data["month"], party=data["party"])
+    rows = selectors.ledger(user=user, month=data["month"], party=data["party"])
     return form, rows, data["month"], data["party"]
 
 
@@ -93,61 +97,14 @@ def ledger(request):
     )
 
 
-def _ledger_table(rows, party):
-    header = [
-        _("Person") if party == "person" else _("Department"),
-        _("Unit"),
-        _("Lines"),
-        _("Share of the loss (yuan)"),
-        _("Deduction (yuan)"),
-    ]
-    return header, [[r.name, r.unit, r.lines, r.loss_share, r.deduction] for r in rows]
-
-
-def _safe_text(value):
-    # A name starting with = + - @ must not run as a formula in a spreadsheet.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
 @require_GET
 @permission_required("penalties.view_penalty_ledger", raise_exception=True)
 def ledger_export(request, fmt):
-    if fmt not in ("csv", "xlsx"):
+    if fmt not in exports.FORMATS:
         raise Http404
-    _form, rows, month, party = _ledger(request)
-    if rows is None:
+    if not LedgerForm(request.GET).is_valid():
         return HttpResponse(_("Enter a month as YYYY-MM."), status=400, content_type="text/plain; charset=utf-8")
-    header, table = _ledger_table(rows, party)
-    filename = f"penalties-{party}-{month:%Y-%m}"
-    if fmt == "csv":
-        buffer = io.StringIO()
-        buffer.write("\ufeff")  # Excel opens UTF-8 CSV with Chinese names correctly only with a BOM
-        writer = csv.writer(buffer)
-        writer.writerow(header)
-        for row in table:
-            writer.writerow([_safe_text(str(v)) for v in row])
-        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-        return response
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = f"{month:%Y-%m}"
-    sheet.append([str(h) for h in header])
-    for row in table:
-        sheet.append([_safe_text(v) for v in row])
-        for cell in sheet[sheet.max_row][3:5]:
-            cell.number_format = "#,##0.00"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    response = HttpResponse(
-        buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
-    return response
+    return exports.export_response(request, "penalty-ledger", fmt)
 
 
 @require_GET

@@ -65,6 +65,12 @@ def _shares_initial(ruling):
     ]
 
 
+def _all_errors(form) -> list[str]:
+    if hasattr(form, "non_form_errors"):  # a formset
+        return [*form.non_form_errors(), *(e for f in form.forms for errs in f.errors.values() for e in errs)]
+    return [error for errors in form.errors.values() for error in errors]
+
+
 def _render(request, ruling, *, bound=None, status=200):
     user = request.user
     forms = {}
@@ -96,6 +102,18 @@ def _render(request, ruling, *, bound=None, status=200):
     if can_propose and ruling.is_approved and not live_corrections:
         forms["correct"] = CorrectForm(prefix="correct")
     if bound:
+        refused = [
+            form
+            for key, form in bound.items()
+            if (int(key[4:]) not in adjust_forms if key.startswith("line") else key not in forms)
+        ]
+        if refused:
+            # The ruling no longer offers the form that was posted (an approved ruling has no adjustment):
+            # its errors would show nowhere, so they become messages on the ruling's page.
+            for form in refused:
+                for error in _all_errors(form):
+                    messages.error(request, error)
+            return redirect(ruling)
         for key, form in bound.items():
             if key.startswith("line"):
                 adjust_forms[int(key[4:])] = form

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from servicedesk.exceptions import ApplicationError
 from servicedesk.roles import Role
-from servicedesk.workflow import apply_transition, lock_for_update, record_status_change
+from servicedesk.workflow import apply_transition, history_for, lock_for_update, record_status_change
 
 from ..models import (
     DEFAULT_HANDOVER_DAYS,
@@ -138,6 +138,13 @@ def fee_collection_confirm_handover(*, user, fee_id: int, now: dt.datetime | Non
         )
     if fee.technician_id == user.pk:
         raise ApplicationError(_("Another person must confirm receiving the money you collected."))
+    # DOMAIN 2: neither the collector nor the recorder (a supervisor may record a technician's fee);
+    # the recorder is the author of the fee's first history row.
+    recorded_by_id = (
+        history_for(fee).filter(from_status="").order_by("at", "id").values_list("by_id", flat=True).first()
+    )
+    if recorded_by_id == user.pk:
+        raise ApplicationError(_("You recorded this fee; another person must confirm its hand-over."))
     fee.handed_over_at = now or timezone.now()
     fee.received_by = user
     apply_transition(

@@ -1,18 +1,17 @@
 """Carry-in repair (clauses 十一 to 十四): open it from the call, work the repair card, the register, supervision."""
 
-import csv
 import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from servicedesk import exports
 from servicedesk.documents import pdf_response, render_pdf
 from servicedesk.exceptions import ApplicationError
 from servicedesk.workflow import history_for
@@ -238,69 +237,25 @@ def pickup_receipt_pdf(request, pk):
 # --- The register ----------------------------------------------------------------------------------------
 
 
-def _register_rows(request):
-    units = selectors_field.units_for_filter(user=request.user)
-    form = RegisterFilterForm(request.GET or None, units=units)
+def register_rows(*, user, params):
+    """The register's form and entries from its query string (the page, its PDF and its exports)."""
+    units = selectors_field.units_for_filter(user=user)
+    form = RegisterFilterForm(params or None, units=units)
     data = form.cleaned_data if form.is_valid() else {}
-    entries = selectors_field.register_in_hands(
-        user=request.user, unit=data.get("unit"), min_age_days=data.get("min_age_days")
-    )
+    entries = selectors_field.register_in_hands(user=user, unit=data.get("unit"), min_age_days=data.get("min_age_days"))
     return form, entries
 
 
-def _csv_cell(value) -> str:
-    text = "" if value is None else str(value)
-    # A cell starting with a formula character would run in a spreadsheet.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+def _register_rows(request):
+    return register_rows(user=request.user, params=request.GET)
 
 
 @require_GET
 @permission_required("repairs.view_registerentry", raise_exception=True)
 def register(request):
+    if request.GET.get("format") in exports.FORMATS:  # the register's links from before the shared exports
+        return exports.export_response(request, "register", request.GET["format"])
     form, entries = _register_rows(request)
-    if request.GET.get("format") == "csv":
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        response["Content-Disposition"] = f'attachment; filename="register-{stamp}.csv"'
-        response.write("\ufeff")  # Excel reads Chinese CSV as UTF-8 only with the BOM
-        writer = csv.writer(response)
-        writer.writerow(
-            [
-                _("Pickup receipt"),
-                _("Unit"),
-                _("Call"),
-                _("Customer"),
-                _("Product"),
-                _("Taken from the customer"),
-                _("Days in our hands"),
-                _("Booked in"),
-                _("Received by"),
-                _("Stored at"),
-                _("Repair card"),
-                _("Card status"),
-            ]
-        )
-        for e in entries:
-            writer.writerow(
-                [
-                    _csv_cell(c)
-                    for c in (
-                        e.receipt_number,
-                        e.unit.name,
-                        e.call.number,
-                        e.call.customer.name,
-                        e.item_description,
-                        timezone.localtime(e.taken_at).strftime("%Y-%m-%d %H:%M"),
-                        e.age_days,
-                        timezone.localtime(e.received_at).strftime("%Y-%m-%d %H:%M") if e.received_at else "",
-                        e.received_by or "",
-                        e.storage_location,
-                        e.card.number,
-                        e.card.get_status_display(),
-                    )
-                ]
-            )
-        return response
     return render(
         request,
         "repairs/register.html",

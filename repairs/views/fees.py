@@ -17,13 +17,19 @@ from .. import selectors_field, services
 from ..forms_field import InvoiceForm, ReconciliationFilterForm
 
 
-def _reconciliation_for(request):
-    user = request.user
+def reconciliation_filters(*, user, params):
+    """The reconciliation's form, unit and day from its query string (the page and its exports)."""
     units = selectors_field.units_for_filter(user=user)
-    form = ReconciliationFilterForm(request.GET or None, units=units)
+    form = ReconciliationFilterForm(params or None, units=units)
     data = form.cleaned_data if form.is_valid() else {}
     unit = data.get("unit") or (user.unit if not user.sees_all_units else None)
     day = data.get("day") or timezone.localdate()
+    return form, unit, day
+
+
+def _reconciliation_for(request):
+    user = request.user
+    form, unit, day = reconciliation_filters(user=user, params=request.GET)
     if unit is None:
         return form, None
     return form, selectors_field.fee_reconciliation(user=user, unit=unit, day=day)

@@ -49,7 +49,21 @@ def _fee_of(voucher) -> FeeCollection | None:
         return None
 
 
+def _form_messages(request, form) -> None:
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+
+
 def _render_detail(request, voucher, status=200, **bound):
+    offered = _voucher_forms(request, voucher)
+    refused = [form for key, form in bound.items() if form is not None and key.removesuffix("_form") not in offered]
+    if refused:
+        # The page no longer offers the form that was posted (an invoice voucher has no fee form): its
+        # errors would show nowhere, so they become messages on the voucher's page.
+        for form in refused:
+            _form_messages(request, form)
+        return redirect(voucher)
     return render(
         request,
         "repairs/voucher_detail.html",

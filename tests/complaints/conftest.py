@@ -122,6 +122,7 @@ def people(unit, quality_unit, factory_unit, head_office, dispatcher, supervisor
         "deputy_gm": UserFactory(username="deputy-gm", unit=gm_unit, roles=[Role.DEPUTY_GM]),
         "service": UserFactory(username="svc-dept", unit=head_office, roles=[Role.SERVICE_DEPARTMENT]),
         "accounting": UserFactory(username="accounts", unit=gm_unit, roles=[Role.ACCOUNTING]),
+        "sales_manager": UserFactory(username="sales-mgr", unit=head_office, roles=[Role.SALES_MANAGER]),
     }
 
 
@@ -161,7 +162,7 @@ class CaseFlow:
             return self.people["gm_office"]
         if stage == "approval":
             role = ApprovalAuthority.objects.get(role=case.approval_role).role
-            return {"service_department": self.people["service"], "deputy_gm": self.people["deputy_gm"]}.get(
+            return {"sales_manager": self.people["sales_manager"], "deputy_gm": self.people["deputy_gm"]}.get(
                 role, self.people["gm_office"]
             )
         raise AssertionError(stage)

@@ -105,8 +105,8 @@ def test_a_case_goes_from_received_to_closed_through_every_role(live_server, bro
     assert OpinionFollowUp.objects.count() == 1
     log_out()
 
-    # 6. The approval authority table names the service department for 3,000 yuan.
-    log_in(people["service"])
+    # 6. The approval authority table names the sales manager (or higher) for 3,000 yuan.
+    log_in(people["sales_manager"])
     open_from_inbox(case.number)
     complete("explanation", note="同意")
     log_out()
@@ -120,6 +120,6 @@ def test_a_case_goes_from_received_to_closed_through_every_role(live_server, bro
 
     case.refresh_from_db()
     assert case.status == ComplaintCase.Status.CLOSED
-    assert case.approved_by == people["service"] and case.opinion_submitted_by == people["supervisor"]
+    assert case.approved_by == people["sales_manager"] and case.opinion_submitted_by == people["supervisor"]
     assert case.cause_category.code == "product_quality" and case.responsible_unit == factory_unit
     assert problems == []

@@ -1,5 +1,6 @@
 """Attachments: JPEG, PNG or PDF by content and name, size-limited, stored privately, served to the case's people."""
 
+import io
 import re
 from pathlib import Path
 
@@ -14,8 +15,17 @@ from servicedesk.exceptions import ApplicationError
 from servicedesk.roles import Role
 from tests.factories import UserFactory
 
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+def picture(image_format: str) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 0, 0)).save(out, format=image_format)
+    return out.getvalue()
+
+
+JPEG = picture("JPEG")
+PNG = picture("PNG")
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n" + b"0" * 64
 
 
@@ -160,3 +170,32 @@ def test_a_missing_file_is_a_404_not_a_500(client, flow):
     attachment_path(attachment).unlink()
     client.force_login(flow.people["dispatcher"])
     assert client.get(reverse("complaints:attachment_download", args=[attachment.pk])).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "width,height",
+    [(50_000, 50_000), (9_000, 8_000)],  # beyond Pillow's own bomb guard; just beyond MAX_IMAGE_PIXELS
+)
+def test_a_png_pixel_bomb_is_refused_before_it_is_decoded(client, flow, private_media, width, height):
+    from servicedesk.uploads import MAX_IMAGE_PIXELS
+    from tests.bombs import png_bomb
+
+    assert width * height > MAX_IMAGE_PIXELS
+    bomb = png_bomb(width, height)
+    assert len(bomb) < 100_000
+    case = flow.open()
+    client.force_login(flow.people["dispatcher"])
+    response = client.post(reverse("complaints:attachment_upload", args=[case.pk]), {"file": upload("bomb.png", bomb)})
+    assert response.status_code == 400
+    assert "too many pixels" in response.text
+    assert not CaseAttachment.objects.exists()
+    assert not any(Path(private_media).rglob("*.png"))
+
+
+def test_a_jpeg_that_is_not_a_picture_is_refused(flow, private_media):
+    case = flow.open()
+    with pytest.raises(ApplicationError, match="not a picture"):
+        case_attachment_add(
+            user=flow.people["dispatcher"], case_id=case.pk, upload=upload("x.jpg", b"\xff\xd8\xff" + b"\0" * 64)
+        )
+    assert not CaseAttachment.objects.exists()

@@ -16,6 +16,7 @@ from complaints import services
 from complaints.models import ComplaintCase, ReminderSlip
 from complaints.views.case_records import ACTION_STEPS
 from complaints.views.opinion_handling import OPINION_ACTIONS
+from servicedesk.exceptions import ApplicationError
 from servicedesk.models import StatusChange
 from servicedesk.roles import Role
 from tests.factories import UserFactory
@@ -77,7 +78,7 @@ def ours(flow, people, settings, tmp_path):
     case = flow.open(received_at=past, now=past, severity="serious")
     services.reminder_slips_issue(now=timezone.now())
     attachment = services.case_attachment_add(
-        user=people["dispatcher"], case_id=case.pk, upload=SimpleUploadedFile("a.png", b"\x89PNG\r\n\x1a\n0000")
+        user=people["dispatcher"], case_id=case.pk, upload=SimpleUploadedFile("a.pdf", b"%PDF-1.4\n0000")
     )
     item = services.return_allowance_record(
         user=people["dispatcher"],
@@ -249,3 +250,38 @@ def test_the_case_page_runs_a_fixed_number_of_queries(client, flow, people, djan
         )
     with django_assert_max_num_queries(len(small.captured_queries)):
         assert client.get(case.get_absolute_url()).status_code == 200
+
+
+# --- Issue 12: an improvement action's owner comes from the case's unit or the head-office departments involved ---
+
+
+def test_the_action_owner_picker_lists_only_the_cases_unit_and_the_departments_involved(
+    flow, people, other_unit, quality_unit
+):
+    from complaints.case_forms import ActionProposeForm
+
+    stranger = UserFactory(username="sz-sup-owner", unit=other_unit, roles=[Role.SUPERVISOR])
+    case = flow.to(flow.open(), "cause_analysis")  # quality investigated; manufacturing is responsible
+    choices = set(ActionProposeForm(case=case).fields["owner"].queryset)
+    assert {people["dispatcher"], people["supervisor"], people["factory"], people["quality"]} <= choices
+    assert stranger not in choices
+
+
+def test_a_forged_owner_from_another_branch_is_refused_with_a_reason(client, flow, people, other_unit):
+    from complaints.models import ImprovementAction
+
+    stranger = UserFactory(username="sz-sup-owner", unit=other_unit, roles=[Role.SUPERVISOR])
+    case = flow.to(flow.open(), "cause_analysis")
+    with pytest.raises(ApplicationError, match="head-office department"):
+        services.improvement_action_propose(
+            user=people["dispatcher"], case_id=case.pk, proposal="x", owner=stranger, due_on=timezone.localdate()
+        )
+    client.force_login(people["dispatcher"])
+    response = client.post(
+        reverse("complaints:action_add", args=[case.pk]),
+        {"proposal": "加严检验", "owner": stranger.pk, "due_on": timezone.localdate().isoformat()},
+    )
+    assert response.status_code < 500
+    assert not ImprovementAction.objects.filter(owner=stranger).exists()
+    page = response.text if response.status_code != 302 else client.get(response.url).text
+    assert "head-office department" in page

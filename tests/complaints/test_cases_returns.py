@@ -156,6 +156,8 @@ def test_the_mismatch_form_shows_the_refusal_on_the_page(client, flow, case):
 def test_improvement_actions_are_proposed_executed_chased_and_confirmed(flow, case, people):
     from django.utils import timezone
 
+    # Manufacturing owns the action once the investigation names it the responsible department.
+    case = flow.to(case, "cause_analysis")
     action = services.improvement_action_propose(
         user=people["supervisor"],
         case_id=case.pk,

@@ -92,8 +92,8 @@ def test_the_responsible_person_must_belong_to_the_responsible_department(flow, 
 @pytest.mark.parametrize(
     "claimed,role",
     [
-        ("0.00", "service_department"),
-        ("4999.99", "service_department"),
+        ("0.00", "sales_manager"),
+        ("4999.99", "sales_manager"),
         ("5000.00", "deputy_gm"),
         ("80000", "gm_office"),
     ],
@@ -101,32 +101,35 @@ def test_the_responsible_person_must_belong_to_the_responsible_department(flow, 
 def test_approval_is_by_the_role_the_authority_table_names_for_the_amount(flow, people, claimed, role):
     case = flow.to(flow.open(claimed=claimed), "approval")
     assert case.approval_role == role
-    approvers = {"service_department": "service", "deputy_gm": "deputy_gm", "gm_office": "gm_office"}
+    # The named role or a higher rank (sales manager < deputy GM < GM office) approves; nobody else.
+    order = ["sales_manager", "deputy_gm", "gm_office"]
+    may = set(order[order.index(role) :])
     for name, user in people.items():
-        if name == approvers[role]:
+        if name in may:
             continue
         with pytest.raises(ApplicationError):
             flow.step(case, "explanation", user=user)
-    approved = flow.step(case, "explanation", user=people[approvers[role]])
+    approved = flow.step(case, "explanation", user=people[role])
     assert approved.status == "explanation"
-    assert approved.approved_by == people[approvers[role]]
+    assert approved.approved_by == people[role]
     assert approved.ruled_at is not None and approved.is_ruled
 
 
 def test_an_edited_authority_table_routes_new_submissions(flow, people):
-    ApprovalAuthority.objects.filter(role="service_department").update(role="deputy_gm")
+    ApprovalAuthority.objects.filter(role="sales_manager").update(role="deputy_gm")
     case = flow.to(flow.open(claimed="100"), "approval")
     assert case.approval_role == "deputy_gm"
 
 
 def test_nobody_approves_what_they_submitted(flow, people, head_office):
-    # A service-department member may write the opinion for any unit AND approves small amounts.
-    writer = people["service"]
-    colleague = UserFactory(username="svc-2", unit=head_office, roles=[Role.SERVICE_DEPARTMENT])
+    # A service-department member who is also a sales manager may write the opinion for any unit AND
+    # approves small amounts.
+    writer = UserFactory(username="svc-sales", unit=head_office, roles=[Role.SERVICE_DEPARTMENT, Role.SALES_MANAGER])
+    colleague = people["sales_manager"]
     case = flow.to(flow.open(claimed="100"), "opinion")
     flow.step(case, "approval", user=writer)
     case.refresh_from_db()
-    assert (case.opinion_submitted_by, case.approval_role) == (writer, "service_department")
+    assert (case.opinion_submitted_by, case.approval_role) == (writer, "sales_manager")
     with pytest.raises(ApplicationError, match="submitted"):
         flow.step(case, "explanation", user=writer)
     with pytest.raises(ApplicationError, match="submitted"):
@@ -137,8 +140,8 @@ def test_nobody_approves_what_they_submitted(flow, people, head_office):
 def test_sending_back_needs_a_reason_and_the_resubmission_is_approved_anew(flow, people):
     case = flow.to(flow.open(claimed="100"), "approval")
     with pytest.raises(ApplicationError):
-        flow.step(case, "opinion", user=people["service"], data=StageInput(note=""))
-    back = flow.step(case, "opinion", user=people["service"], data=StageInput(note="金额需核实"))
+        flow.step(case, "opinion", user=people["sales_manager"], data=StageInput(note=""))
+    back = flow.step(case, "opinion", user=people["sales_manager"], data=StageInput(note="金额需核实"))
     assert back.status == "opinion" and back.ruled_at is None
     again = flow.to(back, "approval")
     assert again.status == "approval"
@@ -216,3 +219,76 @@ def test_money_stays_decimal(flow):
     case = flow.open(claimed="1234.5")
     case.refresh_from_db()
     assert case.claimed_amount == Decimal("1234.50")
+
+
+# --- Issue 12: approval authority by rank; the follow-up in person -------------------------------------------------
+
+
+def test_the_default_table_routes_small_opinions_to_the_sales_manager_not_the_service_department(db):
+    rows = list(ApprovalAuthority.objects.order_by("min_amount").values_list("role", flat=True))
+    assert rows[0] == Role.SALES_MANAGER
+    assert Role.SERVICE_DEPARTMENT not in rows
+
+
+def test_roles_have_a_rank_an_administrator_can_see(db):
+    from django.contrib import admin
+
+    from complaints.models import RoleRank
+
+    ranks = dict(RoleRank.objects.values_list("role", "rank"))
+    assert ranks[Role.SALES_MANAGER] < ranks[Role.DEPUTY_GM] < ranks[Role.GM_OFFICE]
+    assert RoleRank in admin.site._registry
+
+
+@pytest.mark.parametrize("approver", ["sales_manager", "deputy_gm", "gm_office"])
+def test_a_higher_rank_approves_what_the_sales_manager_may(flow, people, approver):
+    case = flow.to(flow.open(claimed="100"), "approval")
+    assert case.approval_role == Role.SALES_MANAGER
+    for name in ("service", "dispatcher", "supervisor", "quality", "factory", "accounting"):
+        with pytest.raises(ApplicationError):
+            flow.step(case, "explanation", user=people[name])
+    assert flow.step(case, "explanation", user=people[approver]).approved_by == people[approver]
+
+
+def test_a_lower_rank_does_not_approve_what_the_deputy_gm_must(flow, people):
+    case = flow.to(flow.open(claimed="6000"), "approval")
+    assert case.approval_role == Role.DEPUTY_GM
+    with pytest.raises(ApplicationError):
+        flow.step(case, "explanation", user=people["sales_manager"])
+    assert flow.step(case, "explanation", user=people["gm_office"]).approved_by == people["gm_office"]
+
+
+def test_the_approval_inbox_lists_what_a_rank_may_approve(flow, people, head_office):
+    from complaints.case_selectors import complaint_case_inbox as case_inbox
+
+    small = flow.to(flow.open(claimed="100"), "approval")
+    large = flow.to(flow.open(claimed="6000"), "approval")
+    assert set(case_inbox(user=people["deputy_gm"])) >= {small, large}
+    sales = set(case_inbox(user=people["sales_manager"]))
+    assert small in sales and large not in sales
+
+
+def test_a_higher_rank_does_not_approve_what_they_submitted(flow, people, head_office):
+    boss = UserFactory(username="svc-deputy", unit=head_office, roles=[Role.SERVICE_DEPARTMENT, Role.DEPUTY_GM])
+    case = flow.to(flow.open(claimed="100"), "opinion")
+    flow.step(case, "approval", user=boss)
+    case.refresh_from_db()
+    with pytest.raises(ApplicationError, match="submitted"):
+        flow.step(case, "explanation", user=boss)
+
+
+def test_a_case_cannot_close_on_a_phone_call_alone(flow, people):
+    from complaints.services import opinion_follow_up_record
+
+    case = flow.to(flow.open(), "explanation")
+    opinion_follow_up_record(
+        user=people["supervisor"],
+        opinion_id=case.opinion_id,
+        followed_up_at=timezone.now(),
+        method="phone",
+        summary="电话回访",
+    )
+    with pytest.raises(ApplicationError, match="in person"):
+        flow.step(case, "closed")
+    flow.follow_up(case)
+    assert flow.step(case, "closed").status == "closed"

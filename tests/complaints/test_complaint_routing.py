@@ -186,3 +186,193 @@ def test_the_inbox_page_runs_a_fixed_number_of_queries(client, unit, people, dja
     with django_assert_max_num_queries(len(small.captured_queries)):
         page = client.get(reverse("complaints:opinion_inbox"))
     assert page.status_code == 200
+
+
+# --- Issue 12: the deputy GM's decisions cannot be walked around; the follow-up is a visit in person ----------------
+
+
+def _history_notes(opinion):
+    from servicedesk.workflow import history_for
+
+    return [change.note for change in history_for(opinion)]
+
+
+def test_the_service_department_cannot_reclassify_a_serious_complaint_in_the_deputy_gms_queue(unit, people):
+    opinion = record(unit, severity="serious")
+    with pytest.raises(ApplicationError, match="deputy general manager"):
+        services.customer_opinion_classify(
+            user=people["service"], opinion_id=opinion.pk, kind="suggestion", severity="general", note="小事"
+        )
+    opinion.refresh_from_db()
+    assert (opinion.kind, opinion.severity, opinion.queue) == ("complaint", "serious", "deputy_gm")
+
+
+def test_the_service_department_cannot_turn_a_complaint_into_a_suggestion(unit, people):
+    opinion = record(unit, severity="general")
+    with pytest.raises(ApplicationError, match="deputy general manager"):
+        services.customer_opinion_classify(
+            user=people["service"], opinion_id=opinion.pk, kind="suggestion", severity="general", note="算建议"
+        )
+    assert CustomerOpinion.objects.get(pk=opinion.pk).kind == "complaint"
+
+
+def test_the_deputy_gm_downgrades_only_with_a_reason_and_the_follow_up_is_still_owed(unit, people):
+    opinion = record(unit, severity="serious")
+    deputy = people["deputy_gm"]
+    with pytest.raises(ApplicationError, match="reason"):
+        services.customer_opinion_classify(user=deputy, opinion_id=opinion.pk, kind="suggestion", severity="general")
+    services.customer_opinion_classify(
+        user=deputy, opinion_id=opinion.pk, kind="suggestion", severity="general", note="客户只是提出改进建议"
+    )
+    opinion.refresh_from_db()
+    assert (opinion.kind, opinion.severity, opinion.queue) == ("suggestion", "general", "service_department")
+    assert any("客户只是提出改进建议" in note for note in _history_notes(opinion))
+    # The customer complained: whatever it is now, the supervisor's follow-up is still owed (clause 二十八).
+    services.customer_opinion_resolve(user=people["service"], opinion_id=opinion.pk, outcome="已答复")
+    with pytest.raises(ApplicationError, match="follow-up"):
+        services.customer_opinion_close(user=people["service"], opinion_id=opinion.pk)
+    services.opinion_follow_up_record(
+        user=people["supervisor"],
+        opinion_id=opinion.pk,
+        followed_up_at=timezone.now(),
+        method="visit",
+        summary="已拜访",
+    )
+    assert services.customer_opinion_close(user=people["service"], opinion_id=opinion.pk).status == "closed"
+
+
+def test_the_service_department_may_still_raise_a_general_complaint_to_serious(unit, people):
+    opinion = record(unit, severity="general")
+    services.customer_opinion_classify(
+        user=people["service"], opinion_id=opinion.pk, kind="complaint", severity="serious"
+    )
+    assert CustomerOpinion.objects.get(pk=opinion.pk).queue == "deputy_gm"
+
+
+def test_reclassifying_on_the_page_without_the_authority_shows_the_reason(client, unit, people):
+    opinion = record(unit, severity="general")
+    client.force_login(people["service"])
+    response = client.post(
+        reverse("complaints:opinion_action", args=[opinion.pk, "classify"]),
+        {"kind": "suggestion", "severity": "general", "note": "算建议"},
+    )
+    assert response.status_code == 400
+    assert "Only the deputy general manager" in response.text
+    assert CustomerOpinion.objects.get(pk=opinion.pk).kind == "complaint"
+
+
+def _resolved_complaint(unit, people):
+    opinion = record(unit)
+    services.customer_opinion_resolve(user=people["service"], opinion_id=opinion.pk, outcome="已处理")
+    return opinion
+
+
+def _follow_up(people, opinion, method):
+    return services.opinion_follow_up_record(
+        user=people["supervisor"], opinion_id=opinion.pk, followed_up_at=timezone.now(), method=method, summary="已联系"
+    )
+
+
+def test_a_phone_call_is_recorded_but_is_not_the_follow_up(client, unit, people):
+    client.force_login(people["service"])
+    opinion = _resolved_complaint(unit, people)
+    _follow_up(people, opinion, "phone")
+    assert opinion.follow_ups.count() == 1
+    detail = client.get(reverse("complaints:opinion_detail", args=[opinion.pk]))
+    assert 'id="follow-up-not-counting"' in detail.text
+    with pytest.raises(ApplicationError, match="in person"):
+        services.customer_opinion_close(user=people["service"], opinion_id=opinion.pk)
+    _follow_up(people, opinion, "visit")
+    assert services.customer_opinion_close(user=people["service"], opinion_id=opinion.pk).status == "closed"
+
+
+def test_a_unit_whose_setting_allows_it_counts_a_phone_call(unit, other_unit, people):
+    from complaints.models import FollowUpPolicy
+
+    FollowUpPolicy.objects.create(unit=other_unit, phone_counts=True)
+    opinion = _resolved_complaint(unit, people)
+    _follow_up(people, opinion, "phone")
+    with pytest.raises(ApplicationError, match="in person"):
+        services.customer_opinion_close(user=people["service"], opinion_id=opinion.pk)
+    FollowUpPolicy.objects.create(unit=unit, phone_counts=True)
+    assert services.customer_opinion_close(user=people["service"], opinion_id=opinion.pk).status == "closed"
+
+
+def test_the_follow_up_setting_is_kept_by_administrators(db):
+    from django.contrib import admin
+
+    from complaints.models import FollowUpPolicy
+    from servicedesk.roles import ADMIN_MODELS
+
+    assert FollowUpPolicy in admin.site._registry
+    assert ("complaints", "followuppolicy") in ADMIN_MODELS
+    assert FollowUpPolicy._meta.get_field("phone_counts").default is False
+
+
+# --- Issue 12: the repair call of a new opinion or case is a call number resolved within the user's units ---------
+
+
+def _opinion_post(unit, customer, call_value):
+    return {
+        "unit": unit.pk,
+        "customer": customer.pk,
+        "call": call_value,
+        "kind": "complaint",
+        "severity": "general",
+        "source": "phone",
+        "received_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+        "text": "维修后又坏了",
+    }
+
+
+def test_a_new_opinion_takes_the_repair_call_by_its_number(client, unit, dispatcher, technician):
+    from repairs import services as repair_services
+    from tests.factories import log_call
+
+    call = log_call(dispatcher=dispatcher)
+    repair_services.repair_call_dispatch(user=dispatcher, call_id=call.pk, technician=technician)
+    for _ in range(3):
+        log_call(dispatcher=dispatcher)  # newer calls do not push it out of reach
+    client.force_login(dispatcher)
+    response = client.post(reverse("complaints:opinion_record"), _opinion_post(unit, call.customer, call.number))
+    assert response.status_code == 302
+    opinion = CustomerOpinion.objects.get()
+    assert (opinion.call, opinion.technician) == (call, technician)
+
+
+def test_another_units_call_number_is_refused_on_the_new_opinion_form(client, unit, dispatcher, other_dispatcher):
+    from tests.factories import log_call
+
+    theirs = log_call(dispatcher=other_dispatcher)
+    client.force_login(dispatcher)
+    customer = CustomerFactory(unit=unit)
+    response = client.post(reverse("complaints:opinion_record"), _opinion_post(unit, customer, theirs.number))
+    assert response.status_code == 200  # the form again, as the page's other refusals
+    assert "No repair call with this number" in response.text
+    assert not CustomerOpinion.objects.exists()
+    # Leaving it empty is fine: the call is optional.
+    assert client.post(reverse("complaints:opinion_record"), _opinion_post(unit, customer, "")).status_code == 302
+
+
+def test_a_new_case_takes_the_repair_call_by_its_number(client, unit, dispatcher):
+    from complaints.models import ComplaintCase
+    from tests.factories import log_call
+
+    call = log_call(dispatcher=dispatcher)
+    client.force_login(dispatcher)
+    response = client.post(
+        reverse("complaints:case_open"),
+        {
+            "unit": unit.pk,
+            "customer": call.customer.pk,
+            "call": call.number,
+            "kind": "product",
+            "severity": "general",
+            "source": "phone",
+            "received_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+            "description": "主板烧毁",
+            "claimed_amount": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert ComplaintCase.objects.get().call == call

@@ -193,3 +193,17 @@ def test_the_form_keeps_working_when_the_rate_limit_cache_is_down(client, issued
 
     monkeypatch.setattr("complaints.ratelimit.cache", DownCache())
     assert client.post(link(issued_card), ANSWER).status_code == 200
+
+
+def test_behind_the_proxy_each_customer_has_their_own_address_limit(issued_card, settings):
+    """Behind nginx every request comes from the proxy; the limit keys on the address nginx forwards."""
+    settings.TRUSTED_PROXIES = ["10.9.9.9"]
+    busy = Client(REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR="203.0.113.1")
+    for card_id in range(1, public.PER_ADDRESS_LIMIT + 1):
+        busy.get(link(issued_card, card_id=issued_card.pk + 1000 + card_id, token="C" * 16))
+    assert busy.get(link(issued_card)).status_code == 429
+    another_customer = Client(REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR="203.0.113.2")
+    assert another_customer.get(link(issued_card)).status_code == 200
+    # The limited customer cannot escape by writing another address in front of the proxy's entry.
+    forged = Client(REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR="198.51.100.3, 203.0.113.1")
+    assert forged.get(link(issued_card)).status_code == 429

@@ -185,3 +185,21 @@ def test_the_appraisal_shows_each_technicians_penalties(
     assert rows[technician.pk].penalties == Decimal("1600.00")
     last_year = timezone.localdate().replace(year=timezone.localdate().year - 1)
     assert all(r.penalties is None for r in appraisal.appraisal_for_month(unit_id=unit.pk, month=last_year))
+
+
+def test_a_refused_line_adjustment_on_an_approved_ruling_shows_the_reason(gm_client, ruled_case, gm_office, manager):
+    ruling = approved_ruling(case=ruled_case, by=gm_office, approver=manager)
+    line = ruling.lines.get()
+    prefix = f"line{line.pk}"
+    form = {
+        f"{prefix}-version": ruling.version,
+        f"{prefix}-penalty_kind": PenaltyKind.objects.get(code="major_demerit").pk,
+        f"{prefix}-base_units": "2",
+        f"{prefix}-amount_per_unit": "900",
+        f"{prefix}-reason": "Repeat",
+    }
+    response = gm_client.post(reverse("penalties:line_adjust", args=[ruling.pk, line.pk]), form, follow=True)
+    assert response.status_code == 200
+    assert "An approved ruling never changes; make a correction instead." in response.text
+    line.refresh_from_db()
+    assert line.base_units == Decimal("1")

@@ -263,3 +263,29 @@ def test_the_reconciliation_page_runs_a_fixed_number_of_queries(
     add_fees(4, 10)
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(url)
+
+
+def test_the_supervisor_who_recorded_a_fee_cannot_confirm_its_hand_over(paid_voucher, supervisor, dispatcher):
+    """DOMAIN 2: the person who confirms a hand-over is neither the collector nor the recorder."""
+    fee = services.fee_collection_record(
+        user=supervisor, voucher_id=paid_voucher.pk, amount=Decimal("200.50"), receipt_number="R-SUP"
+    )
+    with pytest.raises(ApplicationError, match="recorded"):
+        services.fee_collection_confirm_handover(user=supervisor, fee_id=fee.pk)
+    fee.refresh_from_db()
+    assert fee.status == FeeCollection.Status.COLLECTED
+    services.fee_collection_confirm_handover(user=dispatcher, fee_id=fee.pk)
+    fee.refresh_from_db()
+    assert fee.status == FeeCollection.Status.HANDED_OVER and fee.received_by == dispatcher
+
+
+def test_a_refused_fee_on_an_invoice_voucher_shows_the_reason_on_the_page(client, dispatcher, technician):
+    call = call_on_site(dispatcher=dispatcher, technician=technician)
+    voucher = signed_voucher(technician=technician, call=call, labour=Decimal("450.00"))  # above the on-site limit
+    client.force_login(technician)
+    response = client.post(
+        reverse("repairs:voucher_fee", args=[voucher.pk]), {"amount": "100.00", "receipt_number": "R-9"}, follow=True
+    )
+    assert response.status_code == 200
+    assert "the clerk invoices this service instead" in response.text
+    assert not FeeCollection.objects.filter(voucher=voucher).exists()

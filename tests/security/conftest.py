@@ -108,6 +108,7 @@ def _extras(world: World) -> None:
         reason=Visit.NoSignature.ABSENT,
         photo=SimpleUploadedFile("work.png", _png(), content_type="image/png"),
     )
+    _export_job(world)
     improvement_action_propose(
         user=dispatcher,
         case_id=case.pk,
@@ -115,6 +116,20 @@ def _extras(world: World) -> None:
         owner=dispatcher,
         due_on=timezone.localdate() + dt.timedelta(days=7),
     )
+
+
+def _export_job(world: World) -> None:
+    """A finished export of unit B, owned by a unit-B user who is none of the matrix's principals: only its
+    owner may open it, so every principal (head office too) must get 404."""
+    from django.core.files.base import ContentFile
+
+    from servicedesk.models import ExportJob
+
+    owner = UserFactory(username="sec-export-owner", unit=world.unit_b, roles=list(Role))
+    job = ExportJob.objects.create(owner=owner, unit=world.unit_b, page="board", status=ExportJob.Status.DONE)
+    job.file.save("board.xlsx", ContentFile(b"PK"), save=False)
+    job.finished_at = timezone.now()
+    job.save()
 
 
 def _first(model, **filters):
@@ -156,6 +171,7 @@ def _objects(world: World) -> dict:
         "ruling": ruling,
         "line": _first(m("penalties", "PenaltyLine"), ruling=ruling),
         "loss": _first(m("penalties", "CaseLoss"), unit=b),
+        "export_job": _first(m("servicedesk", "ExportJob"), unit=b, status="done"),
     }
 
 

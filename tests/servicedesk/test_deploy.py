@@ -66,3 +66,26 @@ def test_the_models_match_the_migrations(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No changes detected" in result.stdout
+
+
+def test_health_checks_answer_over_plain_http_with_production_settings(tmp_path):
+    """A load balancer asks /healthz over HTTP without X-Forwarded-Proto; other pages still go to HTTPS."""
+    script = (
+        "from django.test import Client; c = Client(HTTP_HOST='example.com'); "
+        "print('healthz', c.get('/healthz').status_code); "
+        "r = c.get('/accounts/login/'); print('login', r.status_code, r.get('Location', ''))"
+    )
+    result = _manage(
+        "shell",
+        "-c",
+        script,
+        tmp_path=tmp_path,
+        DJANGO_DEBUG="0",
+        DJANGO_HTTPS="1",
+        DJANGO_BEHIND_PROXY="1",
+        DJANGO_SECRET_KEY="prod-" + "Zx8!qL2#vR5$wN7%kT4^" * 4,
+        DJANGO_ALLOWED_HOSTS="example.com",
+    )
+    output = result.stdout + result.stderr
+    assert "healthz 200" in result.stdout, output
+    assert "login 301 https://example.com/accounts/login/" in result.stdout, output

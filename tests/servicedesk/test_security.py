@@ -142,3 +142,82 @@ def test_an_inactive_user_cannot_log_in(db):
     response = Client().post(LOGIN, {"username": "gone", "password": "pw"})
     assert response.status_code == 200
     assert "_auth_user_id" not in Client().session
+
+
+# --- Issue 12: caching of logged-in pages, health checks over plain HTTP, the client address behind nginx ---
+
+
+def test_logged_in_pages_are_not_kept_by_browsers_or_proxies(db, dispatcher):
+    client = Client()
+    client.force_login(dispatcher)
+    for path in ["/calls/", "/calls/999999/"]:
+        response = client.get(path)
+        assert response["Cache-Control"] == "private, no-store", path
+
+
+def test_anonymous_public_pages_keep_their_own_caching(db):
+    # The login page says never_cache itself; the health check says nothing: both as they were.
+    login = Client().get("/accounts/login/")
+    assert login["Cache-Control"] == "max-age=0, no-cache, no-store, must-revalidate, private"
+    assert "Cache-Control" not in Client().get("/healthz")
+
+
+def test_health_checks_answer_over_plain_http_when_https_is_enforced(db, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    client = Client()
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code == 200
+    # Every other page still goes to HTTPS.
+    response = client.get("/accounts/login/")
+    assert response.status_code == 301 and response["Location"].startswith("https://")
+
+
+def _request(remote_addr, forwarded_for=None):
+    from django.test import RequestFactory
+
+    extra = {"REMOTE_ADDR": remote_addr}
+    if forwarded_for is not None:
+        extra["HTTP_X_FORWARDED_FOR"] = forwarded_for
+    return RequestFactory().get("/", **extra)
+
+
+def test_the_client_address_is_the_peer_when_no_proxy_is_trusted(settings):
+    from servicedesk.client_address import client_address
+
+    settings.TRUSTED_PROXIES = []
+    assert client_address(_request("10.0.0.5", "203.0.113.9")) == "10.0.0.5"
+
+
+def test_the_client_address_comes_from_a_trusted_proxys_forwarded_for(settings):
+    from servicedesk.client_address import client_address
+
+    settings.TRUSTED_PROXIES = ["10.0.0.0/24", "192.0.2.7"]
+    # nginx appends the peer it saw; what the client wrote itself stands to the left and is not believed.
+    assert client_address(_request("10.0.0.5", "198.51.100.1, 203.0.113.9")) == "203.0.113.9"
+    assert client_address(_request("10.0.0.5", "203.0.113.9, 192.0.2.7")) == "203.0.113.9"
+    # A peer that is not a configured proxy cannot choose its address.
+    assert client_address(_request("198.51.100.77", "203.0.113.9")) == "198.51.100.77"
+    # Garbage in the header: the last trusted hop is the answer.
+    assert client_address(_request("10.0.0.5", "not-an-address")) == "10.0.0.5"
+    assert client_address(_request("10.0.0.5", "")) == "10.0.0.5"
+
+
+def test_the_trusted_proxies_come_from_the_environment(tmp_path):
+    from tests.servicedesk.test_deploy import _manage
+
+    result = _manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.TRUSTED_PROXIES)",
+        tmp_path=tmp_path,
+        DJANGO_DEBUG="1",
+        DJANGO_TRUSTED_PROXIES="10.0.0.1,192.168.0.0/16",
+    )
+    assert "['10.0.0.1', '192.168.0.0/16']" in result.stdout, result.stdout + result.stderr
+
+
+def test_the_login_lock_counts_the_client_behind_the_proxy(settings):
+    from axes.helpers import get_client_ip_address
+
+    settings.TRUSTED_PROXIES = ["10.0.0.5"]
+    assert get_client_ip_address(_request("10.0.0.5", "203.0.113.9")) == "203.0.113.9"

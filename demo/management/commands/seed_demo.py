@@ -42,6 +42,7 @@ USERS = [
     ("sz-supervisor", "周 主任", "sz-branch", [Role.SUPERVISOR], False),
     ("servicedept", "孙 服务部", "service-dept", [Role.SERVICE_DEPARTMENT], False),
     ("deputygm", "吴 副总", "service-dept", [Role.DEPUTY_GM], False),
+    ("salesmgr", "钱 营业经理", "service-dept", [Role.SALES_MANAGER], False),
     ("depthead", "郑 部长", "quality", [Role.DEPARTMENT_HEAD], False),
     ("gmoffice", "冯 总经理室", "gm-office", [Role.GM_OFFICE], False),
     ("accountant", "何 会计", "accounting", [Role.ACCOUNTING], False),

@@ -33,7 +33,7 @@ def calls_arrived_get_their_first_visit(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('repairs', '0006_board_all_units_index'),
+        ('repairs', '0007_call_product_resolved_idx'),
         ('servicedesk', '0005_notification_kind'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

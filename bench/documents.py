@@ -81,12 +81,11 @@ def main() -> int:
                 ),
             )
             services.repair_call_dispatch(user=boss, call_id=call.pk, technician=boss)
-            services.repair_call_record_arrival(user=boss, call_id=call.pk, arrived_at=timezone.now())
+            services.repair_call_record_arrival(user=boss, call_id=call.pk)
             call.refresh_from_db()
             voucher = services.service_voucher_create(
                 user=boss,
                 call_id=call.pk,
-                arrived_at=call.arrived_at,
                 departed_at=timezone.now(),
                 work_done="检查电源，更换保险丝与主板，测试正常。",
                 parts=[
@@ -113,9 +112,23 @@ def main() -> int:
                 items_received="电源线一根",
             )
             fee = services.fee_collection_record(user=boss, voucher_id=voucher.pk, amount=Decimal("300.00"))
+            from contracts.models import Contract, PlannedVisit
             from repairs.selectors_field import fee_get_for_user, fee_receipt_context
             from servicedesk.workflow import history_for
 
+            # The week's planned-visit list (issue 14) with 20 visits: rows built in memory, as the page reads them.
+            week = timezone.localdate() - dt.timedelta(days=timezone.localdate().weekday())
+            planned = [
+                PlannedVisit(
+                    contract=Contract(number=f"BM-2026-{n:03d}"),
+                    site=call.site,
+                    call=call,
+                    planned_on=week + dt.timedelta(days=n % 5),
+                    period_start=week,
+                    period_end=week + dt.timedelta(days=90),
+                )
+                for n in range(20)
+            ]
             documents = {
                 "service voucher": (
                     "repairs/pdf/voucher.html",
@@ -132,6 +145,10 @@ def main() -> int:
                 "fee receipt": (
                     "repairs/pdf/fee_receipt.html",
                     fee_receipt_context(fee=fee_get_for_user(user=boss, pk=fee.pk)),
+                ),
+                "planned-visit list (20 visits)": (
+                    "contracts/pdf/planned_week.html",
+                    {"visits": planned, "week": week, "week_end": week + dt.timedelta(days=6)},
                 ),
             }
             for name, (template, context) in documents.items():

@@ -91,6 +91,10 @@ class Figures:
     sum_follow_through: int = 0
     # Approved penalty deductions of the month (Decimal yuan); None, shown “—”, when there are none.
     penalties: Decimal | None = None
+    # Issue 14: first arrivals typed by the desk rather than tapped on site, shown apart from the rest
+    # (and, of those, the ones that count as within the deadline).
+    arrivals_typed: int = 0
+    in_time_typed: int = 0
 
     @property
     def in_time_share(self) -> float | None:
@@ -152,6 +156,14 @@ def _call_aggregates(*, now: dt.datetime) -> dict:
         "calls_handled": Count("id"),
         "calls_due": Count("id", filter=Q(arrived_at__isnull=False) | Q(attend_by__lt=now)),
         "attended_in_time": Count("id", filter=Q(arrived_at__lte=F("attend_by"))),
+        **_typed_aggregates(),
+    }
+
+
+def _typed_aggregates() -> dict:
+    return {
+        "arrivals_typed": Count("id", filter=Q(arrival_typed=True)),
+        "in_time_typed": Count("id", filter=Q(arrival_typed=True, arrived_at__lte=F("attend_by"))),
     }
 
 
@@ -260,6 +272,17 @@ def appraisal_for_month(*, unit_id: int, month: dt.date, now: dt.datetime | None
             technician_id = values.pop("technician_id")
             rows[technician_id] = AppraisalRow(technician_id=technician_id)
             rows[technician_id].update_from(values)
+        if rows:
+            # Typed arrivals are not among the stored figures: one grouped query over the month's calls.
+            start = month_start(month)
+            for values in (
+                _handled_calls(unit_id=unit_id, start=start, end=add_months(start, 1), using=using)
+                .values("technician_id")
+                .order_by()
+                .annotate(**_typed_aggregates())
+            ):
+                if values["technician_id"] in rows:
+                    rows[values.pop("technician_id")].update_from(values)
     if not rows:
         rows = live_month_rows(unit_id=unit_id, month=month, now=now, using=using)
 
@@ -306,7 +329,7 @@ def sort_rows(rows: list[AppraisalRow], sort: str) -> tuple[list[AppraisalRow], 
 def totals_of(rows: list[Figures], *, month: dt.date) -> MonthFigures:
     """The unit's month from its technicians' rows: counts and sums add up, averages follow."""
     total = MonthFigures(month=month_start(month))
-    for name in STORED_FIELDS:
+    for name in (*STORED_FIELDS, "arrivals_typed", "in_time_typed"):
         setattr(total, name, sum(getattr(row, name) for row in rows))
     total.update_from({})
     return total
@@ -463,6 +486,8 @@ def export_columns() -> list[tuple[str, str]]:
         (_("Calls due"), "calls_due"),
         (_("Attended within deadline"), "attended_in_time"),
         (_("Share within deadline"), "in_time_share"),
+        (_("Arrivals entered by hand"), "arrivals_typed"),
+        (_("Within deadline, entered by hand"), "in_time_typed"),
     ]
     for rating, label in zip(
         RATINGS, (_("Attitude"), _("Technique"), _("Arrival time"), _("Follow-through on promises")), strict=True

@@ -378,3 +378,54 @@ class ContractImport(models.Model):
     @property
     def is_running(self) -> bool:
         return self.status in self.RUNNING
+
+
+class PlannedVisit(models.Model):
+    """DOMAIN 4: a planned maintenance visit of a contract term, once per period and site.
+
+    The unique (term, site, period_start) is what makes the periodic generator do each visit once
+    whatever happens (a rerun, two runs at once, a run after an outage). The visit itself is an
+    ordinary repair call of the channel "planned maintenance": dispatched, attended, signed like any.
+    """
+
+    term = models.ForeignKey(
+        ContractTerm, verbose_name=_("contract term"), on_delete=models.CASCADE, related_name="planned_visits"
+    )
+    contract = models.ForeignKey(
+        Contract, verbose_name=_("contract"), on_delete=models.CASCADE, related_name="planned_visits", db_index=False
+    )
+    unit = models.ForeignKey(
+        "servicedesk.OrgUnit", verbose_name=_("unit"), on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    site = models.ForeignKey("repairs.Site", verbose_name=_("site"), on_delete=models.PROTECT, related_name="+")
+    period_start = models.DateField(_("period starts"))
+    period_end = models.DateField(_("period ends"))
+    planned_on = models.DateField(_("planned for"))
+    call = models.OneToOneField(
+        "repairs.RepairCall",
+        verbose_name=_("repair call"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="planned_visit",
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("planned maintenance visit")
+        verbose_name_plural = _("planned maintenance visits")
+        ordering = ["planned_on", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["term", "site", "period_start"], name="one_planned_visit_per_period"),
+            models.CheckConstraint(
+                condition=models.Q(period_end__gte=models.F("period_start")), name="planned_period_ends_after_start"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["contract", "planned_on"], name="planned_visit_contract_idx"),
+            # The weekly list: a unit's visits by day.
+            models.Index(fields=["unit", "planned_on"], name="planned_visit_unit_day_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.contract_id} {self.period_start:%Y-%m-%d}"

@@ -9,7 +9,16 @@ from django.http import Http404
 from repairs.models import Product, Site
 from servicedesk.scoping import scope_to_user
 
-from .models import Contract, ContractImport, ContractProduct, ContractSite, ContractTerm, ExpiryNotice, RenewalFollowUp
+from .models import (
+    Contract,
+    ContractImport,
+    ContractProduct,
+    ContractSite,
+    ContractTerm,
+    ExpiryNotice,
+    PlannedVisit,
+    RenewalFollowUp,
+)
 
 LIST_PAGE_SIZE = 50
 
@@ -223,3 +232,36 @@ def contract_import_get_for_user(*, user, pk: int) -> ContractImport:
         return scope_to_user(ContractImport.objects.all(), user=user).defer("content").get(pk=pk)
     except ContractImport.DoesNotExist:
         raise Http404 from None
+
+
+# --- Planned maintenance visits (DOMAIN 4) ------------------------------------------------------------------
+
+# A planned visit is done once its call is resolved (or carried in and closed); cancelled is neither.
+VISIT_DONE = ("resolved", "carried_in", "closed")
+
+
+def planned_visits_of_contract(*, contract: Contract) -> dict:
+    """The contract's planned visits with their calls, and how many are done and still due."""
+    visits = list(
+        contract.planned_visits.select_related("call", "call__technician", "site", "term").order_by(
+            "planned_on", "id"
+        )
+    )
+    done = sum(1 for v in visits if v.call and v.call.status in VISIT_DONE)
+    cancelled = sum(1 for v in visits if v.call and v.call.status == "cancelled")
+    return {"visits": visits, "done": done, "due": len(visits) - done - cancelled}
+
+
+def week_start(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+def planned_visits_of_week(*, user, week: dt.date) -> list:
+    """The unit's planned maintenance visits of the week (Monday to Sunday) starting ``week``."""
+    start = week_start(week)
+    return list(
+        scope_to_user(PlannedVisit.objects.all(), user=user)
+        .filter(planned_on__gte=start, planned_on__lt=start + dt.timedelta(days=7))
+        .select_related("contract", "site", "call", "call__technician", "call__customer", "call__product", "unit")
+        .order_by("planned_on", "call__appointment_at", "id")
+    )

@@ -1,7 +1,12 @@
 from celery import shared_task
 from django.utils import timezone
 
-from .services import contract_daily_run, contract_import_run, expiry_notices_deliver_pending
+from .services import (
+    contract_daily_run,
+    contract_import_run,
+    contract_planned_visits_generate,
+    expiry_notices_deliver_pending,
+)
 
 
 @shared_task(acks_late=True)
@@ -21,3 +26,9 @@ def deliver_expiry_notices() -> int:
 @shared_task(acks_late=True)
 def run_contract_import(import_id: int) -> str:
     return contract_import_run(import_id=import_id).status
+
+
+@shared_task(acks_late=True)
+def generate_planned_visits() -> int:
+    """Beat, daily (DOMAIN 4): idempotent, so a late, repeated or doubled run plans each visit once."""
+    return contract_planned_visits_generate(today=timezone.localdate())

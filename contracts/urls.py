@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import contracts, follow_ups, imports
+from .views import contracts, follow_ups, imports, planned
 
 app_name = "contracts"
 
@@ -20,4 +20,7 @@ urlpatterns = [
     path("import/<int:pk>/progress/", imports.import_progress, name="import_progress"),
     path("import/<int:pk>/valid-rows/", imports.import_valid_rows, name="import_valid_rows"),
     path("import/<int:pk>/restart/", imports.import_restart, name="import_restart"),
+    # Planned maintenance visits (issue 14): the week's list and its PDF.
+    path("planned/", planned.planned_week, name="planned_week"),
+    path("planned/pdf/", planned.planned_week_pdf, name="planned_week_pdf"),
 ]

@@ -39,7 +39,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from complaints.models import SurveyCard
-from repairs.models import FeeCollection, RegisterEntry, RepairCall, ServiceVoucher
+from repairs.models import FeeCollection, RegisterEntry, RepairCall
 from servicedesk.db import reports_db
 from servicedesk.scoping import scope_to_user
 
@@ -59,13 +59,9 @@ class PercentileCont(Aggregate):
 
 
 def first_visit_fix_q() -> Q:
-    """Resolved on the first visit: resolved (or closed after it) with one service visit, not two.
-
-    Today a visit is a service voucher (not counting corrections, which replace a voucher, not add a visit);
-    when visits become their own records this is the one place that changes.
-    """
-    second_visit = ServiceVoucher.objects.filter(call=OuterRef("pk"), corrects__isnull=True).order_by("pk")[1:2]
-    return Q(status__in=(RepairCall.Status.RESOLVED, RepairCall.Status.CLOSED)) & ~Q(Exists(second_visit))
+    """Resolved on the first visit: resolved (or closed after it) with one visit, not two (issue 14: visits
+    are their own records; ``RepairCall.visit_count`` counts them, see repairs.selectors_visits)."""
+    return Q(status__in=(RepairCall.Status.RESOLVED, RepairCall.Status.CLOSED), visit_count=1)
 
 
 def repeat_repair_q() -> Q:

@@ -60,12 +60,11 @@ def seed_field_service(*, units, users, stdout=None) -> None:
             ),
         )
         services.repair_call_dispatch(user=dispatcher, call_id=call.pk, technician=tech)
-        services.repair_call_record_arrival(user=tech, call_id=call.pk, arrived_at=timezone.now())
+        services.repair_call_record_arrival(user=tech, call_id=call.pk)
         call.refresh_from_db()
         voucher = services.service_voucher_create(
             user=tech,
             call_id=call.pk,
-            arrived_at=call.arrived_at,
             departed_at=timezone.now(),
             work_done="检查设备，清洁并更换保险丝" if scenario != "invoice" else "更换主控板及传感器",
             parts=[

@@ -110,10 +110,6 @@ class DispatchForm(VersionedActionForm):
         self.fields["technician"].queryset = technicians
 
 
-class ArrivalForm(VersionedActionForm):
-    arrived_at = forms.DateTimeField(label=_("Arrived on site at"), widget=DATETIME_INPUT)
-
-
 class ResolveForm(VersionedActionForm):
     outcome = forms.CharField(label=_("What was done"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
 

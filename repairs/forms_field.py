@@ -24,7 +24,8 @@ def _now_minute() -> dt.datetime:
 
 
 class VoucherForm(forms.Form):
-    arrived_at = forms.DateTimeField(label=_("Arrived on site"), widget=DATETIME_INPUT)
+    """The visit's arrival is not on the form: it is the visit's, recorded on the server's clock."""
+
     departed_at = forms.DateTimeField(label=_("Left the site"), widget=DATETIME_INPUT)
     work_done = forms.CharField(label=_("Work done"), max_length=4000, widget=forms.Textarea(attrs={"rows": 4}))
     labour_charge = DecimalField(
@@ -33,9 +34,14 @@ class VoucherForm(forms.Form):
     misuse = forms.BooleanField(label=_("Damaged by misuse (paid even in warranty or under contract)"), required=False)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
+    def __init__(self, *args, arrived_at=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.arrived_at = arrived_at
+
     def clean(self):
         data = super().clean()
-        if data.get("arrived_at") and data.get("departed_at") and data["departed_at"] < data["arrived_at"]:
+        arrived_minute = self.arrived_at.replace(second=0, microsecond=0) if self.arrived_at else None
+        if arrived_minute and data.get("departed_at") and data["departed_at"] < arrived_minute:
             self.add_error("departed_at", _("The time of leaving cannot be before the arrival."))
         return data
 

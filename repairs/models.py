@@ -121,6 +121,8 @@ class RepairCall(models.Model):
         LOGGED = "logged", _("Logged")
         DISPATCHED = "dispatched", _("Dispatched")
         ON_SITE = "on_site", _("On site")
+        WAITING_PARTS = "waiting_parts", _("Waiting for parts")
+        REVISIT = "revisit", _("To revisit")
         RESOLVED = "resolved", _("Resolved on site")
         CARRIED_IN = "carried_in", _("Carried in")
         CLOSED = "closed", _("Closed")
@@ -131,6 +133,7 @@ class RepairCall(models.Model):
         WRITTEN = "written", _("In writing")
         WALK_IN = "walk_in", _("Walk-in")
         EMAIL = "email", _("E-mail")
+        PLANNED = "planned", _("Planned maintenance")
 
     class Coverage(models.TextChoices):
         WARRANTY = "warranty", _("In warranty")
@@ -140,12 +143,19 @@ class RepairCall(models.Model):
 
     # The dispatch deadline is met on arrival: these statuses are still waiting for it.
     AWAITING_ARRIVAL = (Status.LOGGED, Status.DISPATCHED)
-    OPEN = (Status.LOGGED, Status.DISPATCHED, Status.ON_SITE)
-    # Reassignment is DISPATCHED → DISPATCHED, recorded with its reason.
+    # A visit that could not finish leaves the call waiting for its next visit (planned work on the board).
+    BETWEEN_VISITS = (Status.WAITING_PARTS, Status.REVISIT)
+    OPEN = (Status.LOGGED, Status.DISPATCHED, Status.ON_SITE, Status.WAITING_PARTS, Status.REVISIT)
+    # Calls on the board's planned part when they carry an appointment (revisits, planned maintenance).
+    PLANNABLE = (Status.LOGGED, Status.DISPATCHED, Status.WAITING_PARTS, Status.REVISIT)
+    # Reassignment is DISPATCHED → DISPATCHED, recorded with its reason; re-planning a revisit is REVISIT → REVISIT.
+    # A next visit's arrival is WAITING_PARTS/REVISIT → ON_SITE: it never touches the clause 十九 deadline.
     TRANSITIONS = {
         Status.LOGGED: (Status.DISPATCHED, Status.CANCELLED),
         Status.DISPATCHED: (Status.DISPATCHED, Status.ON_SITE, Status.CANCELLED),
-        Status.ON_SITE: (Status.RESOLVED, Status.CARRIED_IN),
+        Status.ON_SITE: (Status.RESOLVED, Status.CARRIED_IN, Status.WAITING_PARTS, Status.REVISIT),
+        Status.WAITING_PARTS: (Status.REVISIT, Status.ON_SITE, Status.CANCELLED),
+        Status.REVISIT: (Status.REVISIT, Status.ON_SITE, Status.CANCELLED),
         Status.RESOLVED: (Status.CLOSED,),
         Status.CARRIED_IN: (Status.CLOSED,),
         Status.CLOSED: (),
@@ -187,16 +197,40 @@ class RepairCall(models.Model):
         db_index=False,
     )
     dispatched_at = models.DateTimeField(_("dispatched"), null=True, blank=True)
+    # The first visit's arrival: the clause 十九 deadline is met (or missed) by it, never by a revisit.
     arrived_at = models.DateTimeField(_("arrived on site"), null=True, blank=True)
+    arrival_typed = models.BooleanField(
+        _("arrival entered by hand"),
+        default=False,
+        help_text=_("The first arrival was typed by a dispatcher or supervisor, not tapped on site."),
+    )
+    visit_count = models.PositiveSmallIntegerField(_("visits"), default=0)
+    # The next visit's appointment: set for a revisit and for planned maintenance.
+    appointment_at = models.DateTimeField(_("appointment"), null=True, blank=True)
+    logged_late = models.BooleanField(
+        _("logged late"), default=False, help_text=_("The call reached the desk after its deadline had passed.")
+    )
+    logged_late_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("logged late by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     outcome = models.TextField(_("outcome"), blank=True)
     cancel_reason = models.TextField(_("cancellation reason"), blank=True)
     # Set once by the overdue check, in the same statement that claims the call.
     overdue_marked_at = models.DateTimeField(_("marked overdue"), null=True, blank=True)
+    # Empty only for planned maintenance visits, which the periodic check logs from a contract.
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("logged by"),
+        null=True,
+        blank=True,
         on_delete=models.PROTECT,
         related_name="+",
         db_index=False,
@@ -216,6 +250,7 @@ class RepairCall(models.Model):
             ("attend_call", _("Can record arrival and outcome on site")),
             ("cancel_call", _("Can cancel repair calls")),
             ("close_call", _("Can close repair calls")),
+            ("enter_arrival", _("Can enter an arrival time by hand, with a reason")),
         ]
         indexes = [
             # The dispatch board: a unit's open calls by deadline (keyset pagination).
@@ -243,6 +278,14 @@ class RepairCall(models.Model):
                 name="call_overdue_due_idx",
                 condition=models.Q(status__in=["logged", "dispatched"], overdue_marked_at__isnull=True),
             ),
+            # The board's planned part: revisits and planned maintenance by appointment.
+            models.Index(
+                fields=["unit", "appointment_at", "id"],
+                name="call_board_planned_idx",
+                condition=models.Q(
+                    status__in=["logged", "dispatched", "waiting_parts", "revisit"], appointment_at__isnull=False
+                ),
+            ),
             models.Index(fields=["technician", "status"], name="call_technician_idx"),
             models.Index(fields=["unit", "received_at"], name="call_unit_received_idx"),
             models.Index(fields=["contact_phone"], name="call_contact_phone_idx"),
@@ -263,6 +306,128 @@ class RepairCall(models.Model):
         if self.arrived_at is None:
             return None
         return self.arrived_at <= self.attend_by
+
+    @property
+    def is_between_visits(self) -> bool:
+        return self.status in self.BETWEEN_VISITS
+
+    @property
+    def is_planned_maintenance(self) -> bool:
+        return self.channel == self.Channel.PLANNED
+
+    @property
+    def first_time_fix(self) -> bool:
+        """Resolved on its first visit (a carried-in call is not a fix on site)."""
+        return self.resolved_at is not None and self.visit_count == 1
+
+
+class Visit(models.Model):
+    """One trip to the customer's site: its own arrival, voucher and signature (DOMAIN 1 and 2).
+
+    The arrival is the server's clock when the technician taps "arrived" (with the phone's
+    location when it gives one), or a time typed by a dispatcher or supervisor with a reason,
+    which stays marked as typed.
+    """
+
+    class Arrival(models.TextChoices):
+        TAPPED = "tapped", _("Tapped on site")
+        TYPED = "typed", _("Entered by hand")
+
+    class Outcome(models.TextChoices):
+        RESOLVED = "resolved", _("Resolved")
+        CARRIED_IN = "carried_in", _("Carried in")
+        WAITING_PARTS = "waiting_parts", _("Waiting for parts")
+        REVISIT = "revisit", _("To revisit")
+
+    class NoSignature(models.TextChoices):
+        ABSENT = "absent", _("Customer absent")
+        REFUSED = "refused", _("Customer refused to sign")
+
+    call = models.ForeignKey(RepairCall, verbose_name=_("repair call"), on_delete=models.PROTECT, related_name="visits")
+    unit = models.ForeignKey(
+        "servicedesk.OrgUnit", verbose_name=_("unit"), on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    number = models.PositiveSmallIntegerField(_("visit"))
+    technician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("technician"), on_delete=models.PROTECT, related_name="+"
+    )
+    appointment_at = models.DateTimeField(_("appointment"), null=True, blank=True)
+    arrived_at = models.DateTimeField(_("arrived on site"))
+    arrival_source = models.CharField(_("arrival recorded"), max_length=8, choices=Arrival.choices)
+    arrival_reason = models.TextField(_("reason for typing the arrival"), max_length=500, blank=True)
+    arrival_entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("arrival recorded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    location_accuracy_m = models.PositiveIntegerField(_("location accuracy (m)"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, blank=True)
+    ended_at = models.DateTimeField(_("visit ended"), null=True, blank=True)
+    no_signature_reason = models.CharField(
+        _("why the customer did not sign"), max_length=16, choices=NoSignature.choices, blank=True
+    )
+    no_signature_note = models.TextField(_("note"), max_length=1000, blank=True)
+    witness_name = models.CharField(_("witness"), max_length=100, blank=True)
+    work_photo = models.BinaryField(_("photo of the work"), null=True, blank=True, editable=False)
+    no_signature_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    no_signature_at = models.DateTimeField(_("recorded"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("visit")
+        verbose_name_plural = _("visits")
+        ordering = ["call", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["call", "number"], name="one_visit_number_per_call"),
+            models.CheckConstraint(
+                condition=models.Q(no_signature_reason="")
+                | ~models.Q(witness_name="")
+                | models.Q(work_photo__isnull=False),
+                name="visit_unsigned_has_photo_or_witness",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(latitude__isnull=True) | models.Q(latitude__gte=-90, latitude__lte=90),
+                name="visit_latitude_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(longitude__isnull=True) | models.Q(longitude__gte=-180, longitude__lte=180),
+                name="visit_longitude_range",
+            ),
+        ]
+        indexes = [
+            # The supervisor's list of visits the customer did not sign, newest first.
+            models.Index(
+                fields=["unit", "no_signature_at"],
+                name="visit_unsigned_idx",
+                condition=~models.Q(no_signature_reason=""),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.call_id}/{self.number}"
+
+    @property
+    def arrival_typed(self) -> bool:
+        return self.arrival_source == self.Arrival.TYPED
+
+    @property
+    def work_photo_data_uri(self) -> str:
+        if not self.work_photo:
+            return ""
+        import base64
+
+        return "data:image/jpeg;base64," + base64.b64encode(bytes(self.work_photo)).decode("ascii")
 
 
 # --- Field service: vouchers, fees, carry-in repair (DOMAIN sections 2 and 3) ---------------------------------
@@ -350,6 +515,10 @@ class ServiceVoucher(models.Model):
     )
     call = models.ForeignKey(
         RepairCall, verbose_name=_("repair call"), on_delete=models.PROTECT, related_name="vouchers"
+    )
+    # The visit it records; its arrival is the visit's (null only on rows older than visits).
+    visit = models.ForeignKey(
+        Visit, verbose_name=_("visit"), null=True, blank=True, on_delete=models.PROTECT, related_name="vouchers"
     )
     corrects = models.ForeignKey(
         "self",

@@ -38,14 +38,17 @@ def _duration(delta: dt.timedelta) -> str:
 
 
 def deadline_state(call: RepairCall, now: dt.datetime) -> DeadlineState:
-    """Overdue, at risk (inside the zone's warning period), on time, or met on arrival."""
-    return deadline_state_of(
+    """Overdue, at risk (inside the zone's warning period), on time, met on arrival, or planned."""
+    state = deadline_state_of(
         status=call.status,
         attend_by=call.attend_by,
         arrived_at=call.arrived_at,
         at_risk=call.zone.at_risk_window,
         now=now,
     )
+    if call.appointment_at is not None and call.status in RepairCall.PLANNABLE and state.badge != "danger":
+        return planned_state(call.appointment_at)
+    return state
 
 
 def deadline_state_of(
@@ -66,6 +69,12 @@ def deadline_state_of(
     return DeadlineState("", "info", remaining)
 
 
+def planned_state(appointment_at: dt.datetime) -> DeadlineState:
+    """Planned work (a revisit, a maintenance visit) shows its appointment, labelled "planned"."""
+    local = timezone.localtime(appointment_at)
+    return DeadlineState("row-planned", "primary", _("planned %(time)s") % {"time": f"{local:%m-%d %H:%M}"})
+
+
 def board_rows_html(rows: list[BoardRow], *, now: dt.datetime, show_unit: bool) -> str:
     """The board's <tr> rows, every value escaped: formatting 50 rows here costs a fraction of template logic."""
     e = html.escape
@@ -82,6 +91,8 @@ def board_rows_html(rows: list[BoardRow], *, now: dt.datetime, show_unit: bool) 
             at_risk=dt.timedelta(minutes=row.zone_at_risk_minutes),
             now=now,
         )
+        if row.appointment_at is not None and row.status in RepairCall.PLANNABLE and state.badge != "danger":
+            state = planned_state(row.appointment_at)
         technician = (
             person_name(
                 username=row.technician_username,

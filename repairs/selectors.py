@@ -35,7 +35,10 @@ def repair_call_get_for_user(*, user, pk: int) -> RepairCall:
 
 @dataclass(frozen=True)
 class BoardCursor:
-    """Keyset position: (attended, attend_by, id) of the last row shown."""
+    """Keyset position: (attended, order key, id) of the last row shown.
+
+    The order key is ``attend_by`` in the first two parts and ``appointment_at`` in the planned part.
+    """
 
     attended: int
     attend_by: dt.datetime
@@ -76,10 +79,20 @@ BOARD_COLUMNS = (
     "technician__username",
     "technician__first_name",
     "technician__last_name",
+    "appointment_at",
 )
 BOARD_FILTERS = ("unit", "zone", "status", "technician")
-# The board's two parts in order: calls waiting for a technician (overdue ones lead), then calls on site.
-BOARD_PARTS = ((0, RepairCall.AWAITING_ARRIVAL), (1, (RepairCall.Status.ON_SITE,)))
+# The board's parts in order: (attended, statuses, order field, whether the call has an appointment).
+# Calls waiting for a technician (overdue ones lead) by deadline, then calls on site, then planned work
+# (revisits, waiting for parts, planned maintenance) by its appointment time.
+PLANNED_PART = 2
+# Part of every cached page's key: a page cached with another row layout (a deploy) is never read back.
+BOARD_LAYOUT = "planned-v1"
+BOARD_PARTS = (
+    (0, RepairCall.AWAITING_ARRIVAL, "attend_by", False),
+    (1, (RepairCall.Status.ON_SITE,), "attend_by", None),
+    (PLANNED_PART, RepairCall.PLANNABLE, "appointment_at", True),
+)
 
 
 def repair_call_board(*, user, filters: dict, cursor: str | None = None, limit: int = BOARD_PAGE_SIZE) -> BoardPage:
@@ -100,10 +113,12 @@ def repair_call_board(*, user, filters: dict, cursor: str | None = None, limit: 
         if len(rows) <= limit:
             return rows, None
         last = rows[limit - 1]
-        return rows[:limit], BoardCursor(last.attended, last.attend_by, last.id).encode()
+        key = last.appointment_at if last.attended == PLANNED_PART else last.attend_by
+        return rows[:limit], BoardCursor(last.attended, key, last.id).encode()
 
     # The same filters and cursor give the same rows until a call of the unit changes (board_cache).
     params = (
+        BOARD_LAYOUT,
         *(str(getattr(filters.get(name), "pk", filters.get(name)) or "") for name in BOARD_FILTERS),
         (filters.get("q") or "").strip(),
         position.encode() if position else "",
@@ -146,10 +161,10 @@ def repair_call_board_all(*, user, filters: dict) -> QuerySet:
     )
 
 
-def _after(qs: QuerySet, position: BoardCursor) -> QuerySet:
-    """Rows after the cursor by (attend_by, id); the redundant ``attend_by >=`` bound lets an index range-scan."""
-    return qs.filter(attend_by__gte=position.attend_by).filter(
-        Q(attend_by__gt=position.attend_by) | Q(id__gt=position.id)
+def _after(qs: QuerySet, position: BoardCursor, *, key: str = "attend_by") -> QuerySet:
+    """Rows after the cursor by (key, id); the redundant ``key >=`` bound lets an index range-scan."""
+    return qs.filter(**{f"{key}__gte": position.attend_by}).filter(
+        Q(**{f"{key}__gt": position.attend_by}) | Q(id__gt=position.id)
     )
 
 
@@ -164,13 +179,16 @@ def _board_rows(qs: QuerySet, *, columns: tuple, position: BoardCursor | None, l
     unit's pages cost one short query.
     """
     rows: list = []
-    for attended, statuses in BOARD_PARTS:
+    for attended, statuses, key, planned in BOARD_PARTS:
         if position is not None and position.attended > attended:
             continue  # the cursor lies in a later part: this one is done
         part = qs.filter(status__in=statuses)
+        if planned is not None:
+            # Planned work (an appointment) is in its own part, read by the partial index call_board_planned_idx.
+            part = part.filter(appointment_at__isnull=not planned)
         if position is not None and position.attended == attended:
-            part = _after(part, position)
-        fetched = part.order_by("attend_by", "id").values_list(*columns)[: limit - len(rows)]
+            part = _after(part, position, key=key)
+        fetched = part.order_by(key, "id").values_list(*columns)[: limit - len(rows)]
         rows += [BoardRow(*row, attended=attended) for row in fetched]
         if len(rows) >= limit:
             break
@@ -194,6 +212,7 @@ class BoardRow(NamedTuple):
     technician_username: str | None
     technician_first_name: str | None
     technician_last_name: str | None
+    appointment_at: dt.datetime | None
     unit_name: str = ""
     attended: int = 0
 

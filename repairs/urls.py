@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import calls, carry_in, fees, vouchers
+from .views import calls, carry_in, fees, visits, vouchers
 
 app_name = "repairs"
 
@@ -35,6 +35,10 @@ urlpatterns = [
     path("supervision/", carry_in.supervision, name="supervision"),
     path("supervision/letters/<int:pk>/pdf/", carry_in.delay_letter_pdf, name="delay_letter_pdf"),
     path("supervision/letters/<int:pk>/sent/", carry_in.delay_letter_sent, name="delay_letter_sent"),
+    # Visits (issue 14): the reason a customer could not sign, its photo, the supervisor's list.
+    path("visits/unsigned/", visits.unsigned_visits, name="unsigned_visits"),
+    path("visits/<int:pk>/no-signature/", visits.visit_no_signature, name="visit_no_signature"),
+    path("visits/<int:pk>/photo/", visits.visit_photo, name="visit_photo"),
     path("<int:pk>/", calls.call_detail, name="call_detail"),
     path("<int:pk>/<slug:action>/", calls.call_action, name="call_action"),
 ]

@@ -66,6 +66,10 @@ _FIELD_PERMISSIONS = {
 for _role, _perms in _FIELD_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_perms]
 
+# Visits (issue 14): an arrival typed by hand is the desk's (dispatcher, supervisor), never the technician's.
+for _role in (Role.DISPATCHER, Role.SUPERVISOR):
+    ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], "repairs.enter_arrival"]
+
 # Survey cards, customer opinions and the technicians' appraisal (DOMAIN 5 and 6).
 _SURVEY_DESK = ["complaints.view_surveycard", "complaints.enter_survey_answer", "complaints.print_survey_cards"]
 _SURVEY_PERMISSIONS = {

@@ -48,6 +48,11 @@ def beat_schedule() -> dict:
             "task": "penalties.tasks.close_resale_windows",
             "schedule": crontab(minute=25),
         },
+        # DOMAIN 4: each morning, the planned maintenance visits of every contract's period, once each.
+        "contracts.generate-planned-visits": {
+            "task": "contracts.tasks.generate_planned_visits",
+            "schedule": crontab(hour=5, minute=40),
+        },
         # Retries the notices' e-mails (with the PDF) that a mail server refused.
         "contracts.deliver-expiry-notices": {
             "task": "contracts.tasks.deliver_expiry_notices",

@@ -356,7 +356,6 @@ def set_up(args, run_started) -> dict:
                 voucher = services.service_voucher_create(
                     user=user,
                     call_id=call.pk,
-                    arrived_at=call.arrived_at,
                     departed_at=timezone.now(),
                     work_done="检查设备，无法现场修复 Cannot be fixed on site",
                     labour_charge=Decimal("0.00"),

@@ -22,3 +22,4 @@ from .notices import (  # noqa: F401
     renewal_follow_up_assign,
     renewal_follow_up_record,
 )
+from .planned import contract_planned_visits_generate  # noqa: F401

@@ -106,6 +106,7 @@ def _render_detail(request, contract, renew_form=None, status=200):
             "renewable": renewable,
             "renew_form": renew_form if renewable else None,
             "today": today,
+            "planned": selectors.planned_visits_of_contract(contract=contract),
         },
         status=status,
     )

@@ -8,7 +8,6 @@ from .calls import (  # noqa: F401
     repair_call_close,
     repair_call_dispatch,
     repair_call_log,
-    repair_call_record_arrival,
     repair_call_resolve,
     repair_calls_mark_overdue,
     technicians_of_unit,
@@ -35,6 +34,14 @@ from .fees import (  # noqa: F401
     fee_policy_for,
     fee_receipt_number_next,
     settlement_for,
+)
+from .visits import (  # noqa: F401
+    Location,
+    repair_call_enter_arrival,
+    repair_call_leave_unfinished,
+    repair_call_plan_visit,
+    repair_call_record_arrival,
+    visit_record_no_signature,
 )
 from .vouchers import (  # noqa: F401
     PartLine,

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from servicedesk.exceptions import ApplicationError
 from servicedesk.models import Notification
@@ -20,8 +21,9 @@ from servicedesk.workflow import apply_transition, lock_for_update, record_statu
 
 from ..board_cache import board_changed
 from ..deadlines import attend_by_for
-from ..models import Customer, Product, RegisterEntry, RepairCall, Site, Zone
+from ..models import Customer, Product, RegisterEntry, RepairCall, Site, Visit, Zone
 from ..notices import CALL_OVERDUE
+from ..visit_rules import visits_without_signature
 from .coverage import contract_covers
 
 # A clock a few minutes ahead on a phone is not an error; more than this is.
@@ -95,8 +97,14 @@ def repair_call_log(
     product: Product | None = None,
     new_product: NewProduct | None = None,
     now: dt.datetime | None = None,
+    attend_by: dt.datetime | None = None,
+    appointment_at: dt.datetime | None = None,
 ) -> RepairCall:
-    """Clause 八: log a customer's repair call and compute its dispatch deadline (clause 十九)."""
+    """Clause 八: log a customer's repair call and compute its dispatch deadline (clause 十九).
+
+    ``attend_by`` and ``appointment_at`` are for planned work (contracts' maintenance visits), whose
+    deadline is the end of the planned day rather than the zone's response hours.
+    """
     if unit is None:  # a user with no unit owns nothing, so has nowhere to log a call
         raise ApplicationError(_("Your account belongs to no unit, so you cannot log calls. Ask an administrator."))
     _require(user, "repairs.log_call", unit_id=unit.pk)
@@ -132,13 +140,10 @@ def repair_call_log(
         .prefetch_related("calendar__windows", "calendar__exceptions")
         .get(pk=site.zone_id)
     )
-    attend_by = attend_by_for(zone=zone, received_at=received_at)
-    if attend_by < now:
-        raise ApplicationError(
-            _("With this time of call the deadline (%(deadline)s) has already passed; check the time the call came in.")
-            % {"deadline": timezone.localtime(attend_by).strftime("%Y-%m-%d %H:%M")},
-            field="received_at",
-        )
+    attend_by = attend_by_for(zone=zone, received_at=received_at) if attend_by is None else attend_by
+    # DOMAIN 1: a call that reaches the desk after its deadline keeps its true time: it is overdue from the
+    # start (the overdue check notices it once, like any other) and marked "logged late" with who logged it.
+    logged_late = attend_by < now
     if (
         coverage == RepairCall.Coverage.UNKNOWN
         and product is not None
@@ -165,11 +170,19 @@ def repair_call_log(
         received_at=received_at,
         zone=zone,
         attend_by=attend_by,
+        appointment_at=appointment_at,
+        logged_late=logged_late,
+        logged_late_by=user if logged_late else None,
         created_by=user,
         created_at=now,
         updated_at=now,
     )
-    record_status_change(instance=call, from_status="", to_status=call.status, by=user, at=now)
+    note = ""
+    if logged_late:
+        note = _("Logged late: the deadline (%(deadline)s) had already passed when the call reached the desk.") % {
+            "deadline": timezone.localtime(attend_by).strftime("%Y-%m-%d %H:%M")
+        }
+    record_status_change(instance=call, from_status="", to_status=call.status, by=user, at=now, note=note)
     _board_changed(call)
     return call
 
@@ -239,23 +252,26 @@ def _check_attending(user, call: RepairCall) -> None:
         raise ApplicationError(_("Only the assigned technician can record this."))
 
 
-@transaction.atomic
-def repair_call_record_arrival(
-    *, user, call_id: int, arrived_at: dt.datetime, expected_version: int | None = None
-) -> RepairCall:
-    """The dispatch deadline is met when the technician arrives on site."""
-    call = _lock_call(call_id=call_id, expected_version=expected_version)
-    _check_attending(user, call)
-    now = timezone.now()
-    if arrived_at > now + CLOCK_TOLERANCE:
-        raise ApplicationError(_("The arrival time cannot be in the future."), field="arrived_at")
-    if call.dispatched_at and arrived_at < call.dispatched_at - CLOCK_TOLERANCE:
-        raise ApplicationError(_("The arrival time cannot be before the call was dispatched."), field="arrived_at")
-    call.arrived_at = arrived_at
-    in_time = arrived_at <= call.attend_by
-    note = _("Arrived within the deadline.") if in_time else _("Arrived after the deadline.")
-    _transition_call(instance=call, to_status=RepairCall.Status.ON_SITE, by=user, note=note, fields=["arrived_at"])
-    return call
+def _require_every_visit_signed(call: RepairCall) -> None:
+    """DOMAIN 2: each visit has a signed voucher, or a recorded reason why the customer could not sign."""
+    missing = visits_without_signature(call_id=call.pk)
+    if missing:
+        raise ApplicationError(
+            ngettext(
+                "Visit %(visits)s has no signed service voucher: have the customer sign it, or record why they "
+                "could not.",
+                "Visits %(visits)s have no signed service voucher: have the customer sign them, or record why "
+                "they could not.",
+                len(missing),
+            )
+            % {"visits": ", ".join(str(number) for number in missing)}
+        )
+
+
+def _end_visit(call: RepairCall, *, outcome: str, at: dt.datetime) -> None:
+    Visit.objects.filter(call_id=call.pk, number=call.visit_count, ended_at__isnull=True).update(
+        outcome=outcome, ended_at=at
+    )
 
 
 @transaction.atomic
@@ -264,8 +280,11 @@ def repair_call_resolve(*, user, call_id: int, outcome: str, expected_version: i
     _check_attending(user, call)
     if not outcome.strip():
         raise ApplicationError(_("Describe what was done."), field="outcome")
+    if call.status == RepairCall.Status.ON_SITE:
+        _require_every_visit_signed(call)
     call.outcome = outcome.strip()
     call.resolved_at = timezone.now()
+    _end_visit(call, outcome=Visit.Outcome.RESOLVED, at=call.resolved_at)
     _transition_call(
         instance=call,
         to_status=RepairCall.Status.RESOLVED,
@@ -300,6 +319,8 @@ def repair_call_close(*, user, call_id: int, note: str = "", expected_version: i
             raise ApplicationError(
                 _("The customer's product is still in our hands; the call closes when it is returned.")
             )
+    elif call.status == RepairCall.Status.RESOLVED:
+        _require_every_visit_signed(call)
     call.closed_at = timezone.now()
     _transition_call(
         instance=call, to_status=RepairCall.Status.CLOSED, by=user, note=note.strip(), fields=["closed_at"]

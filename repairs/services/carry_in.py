@@ -14,10 +14,10 @@ from servicedesk.numbering import next_number
 from servicedesk.roles import Role
 from servicedesk.workflow import apply_transition, lock_for_update, record_status_change
 
-from ..models import RegisterEntry, RepairCall, RepairCard, RepairCardDelay, ServiceVoucher
+from ..models import RegisterEntry, RepairCall, RepairCard, RepairCardDelay, ServiceVoucher, Visit
 from ..notices import CARD_LATE
 from ..signatures import signature_png_checked
-from .calls import _require, _transition_call
+from .calls import _end_visit, _require, _transition_call
 
 
 def _check_card_worker(user, card: RepairCard) -> None:
@@ -76,6 +76,7 @@ def carry_in_open(
         )
 
     call.outcome = fault_found.strip()
+    _end_visit(call, outcome=Visit.Outcome.CARRIED_IN, at=now)
     _transition_call(
         instance=call,
         to_status=RepairCall.Status.CARRIED_IN,

@@ -13,14 +13,21 @@ from servicedesk.numbering import next_number
 from servicedesk.roles import Role
 from servicedesk.workflow import apply_transition, lock_for_update, record_status_change
 
-from ..models import RepairCall, ServiceVoucher, VoucherPart
+from ..models import RepairCall, ServiceVoucher, Visit, VoucherPart
 from ..signatures import signature_png_checked
 from .calls import CLOCK_TOLERANCE, _require
 from .coverage import service_is_paid
 from .fees import fees_carry_to_correction, settlement_for
 
 # A voucher records a visit: the technician has arrived (the call may since be resolved or carried in).
-VISITED_STATUSES = (RepairCall.Status.ON_SITE, RepairCall.Status.RESOLVED, RepairCall.Status.CARRIED_IN)
+VISITED_STATUSES = (
+    RepairCall.Status.ON_SITE,
+    RepairCall.Status.RESOLVED,
+    RepairCall.Status.CARRIED_IN,
+    # A visit that could not finish still gets its voucher and signature (before the next visit starts).
+    RepairCall.Status.WAITING_PARTS,
+    RepairCall.Status.REVISIT,
+)
 MAX_PARTS = 30
 
 
@@ -39,7 +46,8 @@ def _check_own_visit(user, *, unit_id: int, technician_id: int | None) -> None:
 
 
 def _check_visit(*, arrived_at, departed_at, work_done: str, parts: list[PartLine], labour_charge: Decimal, now):
-    if departed_at < arrived_at:
+    # The arrival is the server's clock to the second; the time of leaving is typed to the minute.
+    if departed_at < arrived_at.replace(second=0, microsecond=0):
         raise ApplicationError(_("The time of leaving cannot be before the arrival."), field="departed_at")
     if departed_at > now + CLOCK_TOLERANCE:
         raise ApplicationError(_("The time of leaving cannot be in the future."), field="departed_at")
@@ -96,7 +104,6 @@ def service_voucher_create(
     *,
     user,
     call_id: int,
-    arrived_at: dt.datetime,
     departed_at: dt.datetime,
     work_done: str,
     parts: list[PartLine] = (),
@@ -104,11 +111,19 @@ def service_voucher_create(
     misuse: bool = False,
     now: dt.datetime | None = None,
 ) -> ServiceVoucher:
-    """The technician records a visit on the call (a draft until the customer signs)."""
+    """The technician records the call's current visit (a draft until the customer signs).
+
+    Its arrival is the visit's, recorded on the server's clock (or typed by the desk, marked so):
+    the technician no longer types it.
+    """
     call = RepairCall.objects.select_related("product", "site").get(pk=call_id)
     _check_own_visit(user, unit_id=call.unit_id, technician_id=call.technician_id)
     if call.status not in VISITED_STATUSES:
         raise ApplicationError(_("A voucher is filled in once the technician has arrived on site."))
+    visit = Visit.objects.filter(call_id=call.pk, number=call.visit_count).first()
+    if visit is None:
+        raise ApplicationError(_("A voucher is filled in once the technician has arrived on site."))
+    arrived_at = visit.arrived_at
     now = now or timezone.now()
     parts = list(parts)
     _check_visit(
@@ -123,9 +138,10 @@ def service_voucher_create(
         number=next_number(series="SV", at=now),
         unit_id=call.unit_id,
         call=call,
-        technician=call.technician or user,
+        visit=visit,
+        technician=visit.technician,
         arrived_at=arrived_at,
-        departed_at=departed_at,
+        departed_at=max(departed_at, arrived_at),
         work_done=work_done.strip(),
         labour_charge=labour_charge,
         created_by=user,
@@ -159,7 +175,6 @@ def service_voucher_update(
     *,
     user,
     voucher_id: int,
-    arrived_at: dt.datetime,
     departed_at: dt.datetime,
     work_done: str,
     parts: list[PartLine] = (),
@@ -171,6 +186,7 @@ def service_voucher_update(
     voucher = _lock_draft(voucher_id=voucher_id, expected_version=expected_version)
     _check_own_visit(user, unit_id=voucher.unit_id, technician_id=voucher.technician_id)
     parts = list(parts)
+    arrived_at = voucher.arrived_at  # the visit's arrival, not the technician's to change
     _check_visit(
         arrived_at=arrived_at,
         departed_at=departed_at,
@@ -180,8 +196,7 @@ def service_voucher_update(
         now=timezone.now(),
     )
     amounts_before = (voucher.labour_charge, voucher.total_due)
-    voucher.arrived_at = arrived_at
-    voucher.departed_at = departed_at
+    voucher.departed_at = max(departed_at, arrived_at)
     voucher.work_done = work_done.strip()
     voucher.labour_charge = labour_charge
     voucher.call = RepairCall.objects.select_related("product", "site").get(pk=voucher.call_id)
@@ -190,7 +205,6 @@ def service_voucher_update(
     voucher.updated_at = timezone.now()
     voucher.save(
         update_fields=[
-            "arrived_at",
             "departed_at",
             "work_done",
             "labour_charge",
@@ -294,6 +308,7 @@ def service_voucher_correct(*, user, voucher_id: int) -> ServiceVoucher:
         number=next_number(series="SV", at=now),
         unit_id=original.unit_id,
         call=original.call,
+        visit_id=original.visit_id,
         corrects=original,
         technician=original.technician,
         arrived_at=original.arrived_at,

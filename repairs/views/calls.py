@@ -13,8 +13,9 @@ from servicedesk.exceptions import ApplicationError
 from servicedesk.roles import Role
 from servicedesk.workflow import history_for
 
-from .. import presenters, selectors, services
-from ..forms import ArrivalForm, BoardFilterForm, CancelForm, CloseForm, DispatchForm, RepairCallLogForm, ResolveForm
+from .. import presenters, selectors, selectors_visits, services
+from ..forms import BoardFilterForm, CancelForm, CloseForm, DispatchForm, RepairCallLogForm, ResolveForm
+from ..forms_visits import ArrivalForm, EnterArrivalForm, LeaveUnfinishedForm, NoSignatureForm, PlanVisitForm
 from ..models import RepairCall
 
 
@@ -117,12 +118,22 @@ def _action_forms(request, call, bound=None):
             initial={**initial, "technician": call.technician_id},
             technicians=selectors.technician_choices(user=user, unit_id=call.unit_id),
         )
-    if RepairCall.Status.ON_SITE in allowed and user.has_perm("repairs.attend_call"):
-        forms["arrive"] = ArrivalForm(
-            initial={**initial, "arrived_at": timezone.localtime().replace(second=0, microsecond=0)}
+    may_attend = user.has_perm("repairs.attend_call") and (
+        not user.has_role(Role.TECHNICIAN) or user.has_role(Role.SUPERVISOR) or call.technician_id == user.pk
+    )
+    if RepairCall.Status.ON_SITE in allowed and call.technician_id and may_attend:
+        forms["arrive"] = ArrivalForm(initial=initial)
+    if RepairCall.Status.ON_SITE in allowed and call.technician_id and user.has_perm("repairs.enter_arrival"):
+        forms["enter_arrival"] = EnterArrivalForm(initial=initial)
+    if call.status in RepairCall.BETWEEN_VISITS and user.has_perm("repairs.dispatch_call"):
+        forms["plan"] = PlanVisitForm(
+            initial={**initial, "technician": call.technician_id, "appointment_at": _local(call.appointment_at)},
+            technicians=selectors.technician_choices(user=user, unit_id=call.unit_id),
         )
     if RepairCall.Status.RESOLVED in allowed and user.has_perm("repairs.attend_call"):
         forms["resolve"] = ResolveForm(initial=initial)
+    if call.status == RepairCall.Status.ON_SITE and may_attend:
+        forms["leave"] = LeaveUnfinishedForm(initial=initial)
     if RepairCall.Status.CANCELLED in allowed and user.has_perm("repairs.cancel_call"):
         forms["cancel"] = CancelForm(initial=initial)
     if RepairCall.Status.CLOSED in allowed and user.has_perm("repairs.close_call"):
@@ -132,12 +143,23 @@ def _action_forms(request, call, bound=None):
     return forms
 
 
-def _render_detail(request, call, bound=None, status=200):
+def _local(value):
+    return timezone.localtime(value).replace(second=0, microsecond=0) if value else None
+
+
+def _render_detail(request, call, bound=None, status=200, no_signature_form=None):
+    visits = selectors_visits.visits_of_call(call=call)
+    for visit in visits:
+        if visit.needs_reason and request.user.has_perm("repairs.fill_voucher"):
+            visit.no_signature_form = (
+                no_signature_form if no_signature_form and no_signature_form.visit_id == visit.pk else NoSignatureForm()
+            )
     return render(
         request,
         "repairs/call_detail.html",
         {
             "call": call,
+            "visits": visits,
             "history": history_for(call),
             "action_forms": _action_forms(request, call, bound),
             "now": timezone.now(),
@@ -166,7 +188,43 @@ ACTIONS = {
         ArrivalForm,
         "repairs.attend_call",
         lambda user, call, d: services.repair_call_record_arrival(
-            user=user, call_id=call.pk, arrived_at=d["arrived_at"], expected_version=d["version"]
+            user=user,
+            call_id=call.pk,
+            expected_version=d["version"],
+            location=services.Location(latitude=d["latitude"], longitude=d["longitude"], accuracy_m=d["accuracy"])
+            if d["latitude"] is not None
+            else None,
+        ),
+    ),
+    "enter_arrival": (
+        EnterArrivalForm,
+        "repairs.enter_arrival",
+        lambda user, call, d: services.repair_call_enter_arrival(
+            user=user, call_id=call.pk, arrived_at=d["arrived_at"], reason=d["reason"], expected_version=d["version"]
+        ),
+    ),
+    "leave": (
+        LeaveUnfinishedForm,
+        "repairs.attend_call",
+        lambda user, call, d: services.repair_call_leave_unfinished(
+            user=user,
+            call_id=call.pk,
+            to_status=d["to_status"],
+            reason=d["reason"],
+            appointment_at=d["appointment_at"],
+            expected_version=d["version"],
+        ),
+    ),
+    "plan": (
+        PlanVisitForm,
+        "repairs.dispatch_call",
+        lambda user, call, d: services.repair_call_plan_visit(
+            user=user,
+            call_id=call.pk,
+            appointment_at=d["appointment_at"],
+            technician=d["technician"],
+            reason=d["reason"],
+            expected_version=d["version"],
         ),
     ),
     "resolve": (
@@ -195,6 +253,9 @@ ACTIONS = {
 SUCCESS_MESSAGES = {
     "dispatch": gettext_lazy("Technician assigned."),
     "arrive": gettext_lazy("Arrival recorded."),
+    "enter_arrival": gettext_lazy("Arrival entered by hand; it stays marked as typed."),
+    "leave": gettext_lazy("The call waits for its next visit."),
+    "plan": gettext_lazy("Next visit planned."),
     "resolve": gettext_lazy("Call resolved on site."),
     "cancel": gettext_lazy("Call cancelled."),
     "close": gettext_lazy("Call closed."),
@@ -210,7 +271,7 @@ def call_action(request, pk, action):
         raise PermissionDenied
     call = selectors.repair_call_get_for_user(user=request.user, pk=pk)
     kwargs = {}
-    if form_class is DispatchForm:
+    if form_class in (DispatchForm, PlanVisitForm):
         kwargs["technicians"] = selectors.technician_choices(user=request.user, unit_id=call.unit_id)
     form = form_class(request.POST, **kwargs)
     if form.is_valid():
@@ -220,7 +281,7 @@ def call_action(request, pk, action):
             _form_error(form, exc)
         else:
             messages.success(request, SUCCESS_MESSAGES[action])
-            if request.user.has_role(Role.TECHNICIAN) and action in {"arrive", "resolve"}:
+            if request.user.has_role(Role.TECHNICIAN) and action in {"resolve", "leave"}:
                 return redirect("repairs:my_calls")
             return redirect(call)
     call.refresh_from_db()

@@ -12,7 +12,7 @@ from servicedesk.exceptions import ApplicationError
 from servicedesk.roles import Role
 from servicedesk.workflow import history_for
 
-from .. import selectors, selectors_field, services
+from .. import selectors, selectors_field, selectors_visits, services
 from ..forms_field import FeeForm, InvoiceForm, PartFormSet, SignForm, VoucherForm, WriteOffForm, part_lines
 from ..models import FeeCollection, ServiceVoucher
 
@@ -88,14 +88,13 @@ def voucher_detail(request, pk):
 
 def _voucher_form_page(request, *, call, voucher=None):
     if voucher is None:
-        initial = {
-            "arrived_at": timezone.localtime(call.arrived_at) if call.arrived_at else None,
-            "departed_at": timezone.localtime().replace(second=0, microsecond=0),
-        }
+        visit = selectors_visits.current_visit(call=call)
+        arrived_at = visit.arrived_at if visit else None
+        initial = {"departed_at": timezone.localtime().replace(second=0, microsecond=0)}
         parts_initial = []
     else:
+        arrived_at = voucher.arrived_at
         initial = {
-            "arrived_at": timezone.localtime(voucher.arrived_at),
             "departed_at": timezone.localtime(voucher.departed_at),
             "work_done": voucher.work_done,
             "labour_charge": voucher.labour_charge,
@@ -111,13 +110,12 @@ def _voucher_form_page(request, *, call, voucher=None):
             }
             for p in voucher.parts.all()
         ]
-    form = VoucherForm(request.POST or None, initial=initial)
+    form = VoucherForm(request.POST or None, initial=initial, arrived_at=arrived_at)
     formset = PartFormSet(request.POST or None, initial=parts_initial, prefix="parts")
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         data = form.cleaned_data
         args = {
             "user": request.user,
-            "arrived_at": data["arrived_at"],
             "departed_at": data["departed_at"],
             "work_done": data["work_done"],
             "parts": part_lines(formset),
@@ -141,7 +139,7 @@ def _voucher_form_page(request, *, call, voucher=None):
     return render(
         request,
         "repairs/voucher_form.html",
-        {"call": call, "voucher": voucher, "form": form, "formset": formset},
+        {"call": call, "voucher": voucher, "form": form, "formset": formset, "arrived_at": arrived_at},
         status=400 if request.method == "POST" else 200,
     )
 

@@ -62,7 +62,7 @@ def call_at(clock, *, dispatcher, at: dt.datetime, technician=None, arrive_after
         repair_services.repair_call_dispatch(user=dispatcher, call_id=call.pk, technician=technician)
         if arrive_after is not None:
             clock.set(at + arrive_after)
-            repair_services.repair_call_record_arrival(user=technician, call_id=call.pk, arrived_at=at + arrive_after)
+            repair_services.repair_call_record_arrival(user=technician, call_id=call.pk)
     clock.now = None
     call.refresh_from_db()
     return call

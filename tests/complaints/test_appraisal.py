@@ -262,3 +262,23 @@ def test_the_month_end_job_is_on_the_beat_schedule():
     from servicedesk.schedule import beat_schedule
 
     assert beat_schedule()["complaints.record-appraisal-months"]["task"] == "complaints.tasks.record_appraisal_months"
+
+
+def test_arrivals_typed_by_the_desk_are_counted_apart_in_the_appraisal(clock, dispatcher, supervisor, technician):
+    """Issue 14: a typed arrival still counts for the deadline, and the appraisal shows how many were typed."""
+    tapped = call_at(clock, dispatcher=dispatcher, at=local(2026, 3, 3, 9), technician=technician, arrive_after=HOURS)
+    typed = call_at(clock, dispatcher=dispatcher, at=local(2026, 3, 4, 9), technician=technician)
+    clock.set(local(2026, 3, 4, 12))
+    repair_services.repair_call_enter_arrival(
+        user=supervisor, call_id=typed.pk, arrived_at=local(2026, 3, 4, 11), reason="Phone had no signal"
+    )
+    clock.now = None
+    assert tapped.arrival_typed is False
+    row = {r.technician_id: r for r in appraisal.appraisal_for_month(unit_id=dispatcher.unit_id, month=MARCH)}[
+        technician.pk
+    ]
+    assert (row.attended_in_time, row.arrivals_typed, row.in_time_typed) == (2, 1, 1)
+    # The month-end job's stored rows keep showing them (counted from the calls).
+    services.appraisal_months_record(now=local(2026, 4, 2, 1))
+    stored = {r.technician_id: r for r in appraisal.appraisal_for_month(unit_id=dispatcher.unit_id, month=MARCH)}
+    assert stored[technician.pk].arrivals_typed == 1

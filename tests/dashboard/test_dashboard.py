@@ -38,7 +38,7 @@ def attended(call, *, technician, dispatcher, after: dt.timedelta):
     with mock.patch("django.utils.timezone.now", return_value=call.received_at + dt.timedelta(minutes=2)):
         services.repair_call_dispatch(user=dispatcher, call_id=call.pk, technician=technician)
     with mock.patch("django.utils.timezone.now", return_value=arrival):
-        return services.repair_call_record_arrival(user=technician, call_id=call.pk, arrived_at=arrival)
+        return services.repair_call_record_arrival(user=technician, call_id=call.pk)
 
 
 @pytest.fixture
@@ -79,10 +79,10 @@ def test_on_time_late_open_past_deadline_and_the_attend_time_percentiles(dispatc
 
 
 def test_first_time_fix_and_repeat_repairs(dispatcher, technician, boss):
-    from tests.repairs.field import call_on_site, draft_voucher
+    from tests.repairs.field import call_on_site, signed_voucher
 
     first = call_on_site(dispatcher=dispatcher, technician=technician)
-    draft_voucher(technician=technician, call=first)
+    signed_voucher(technician=technician, call=first)
     services.repair_call_resolve(user=technician, call_id=first.pk, outcome="Fixed")
     again = log_call(dispatcher=dispatcher, site=first.site, product=first.product)  # back within 30 days
     today = again.received_at.astimezone(SHANGHAI).date().replace(day=1)

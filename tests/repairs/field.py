@@ -38,7 +38,7 @@ def call_on_site(*, dispatcher, technician, warranty_end="expired", email="", **
     product = ProductFactory(customer=customer, warranty_end=warranty_end)
     call = log_call(dispatcher=dispatcher, site=site, product=product, **kwargs)
     services.repair_call_dispatch(user=dispatcher, call_id=call.pk, technician=technician)
-    services.repair_call_record_arrival(user=technician, call_id=call.pk, arrived_at=timezone.now())
+    services.repair_call_record_arrival(user=technician, call_id=call.pk)
     call.refresh_from_db()
     return call
 
@@ -48,8 +48,7 @@ def draft_voucher(*, technician, call, labour=Decimal("100.00"), parts=None, mis
     return services.service_voucher_create(
         user=technician,
         call_id=call.pk,
-        arrived_at=call.arrived_at,
-        departed_at=max(now, call.arrived_at),
+        departed_at=now,
         work_done="Replaced the fuser unit; test print OK.",
         parts=parts
         if parts is not None

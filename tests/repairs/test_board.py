@@ -96,7 +96,7 @@ def test_keyset_pages_cover_every_open_call_once_in_order(desk, dispatcher, tech
     calls = [log_call(dispatcher=dispatcher, received_at=now - dt.timedelta(minutes=i % 7)) for i in range(120)]
     for call in calls[::12]:
         services.repair_call_dispatch(user=dispatcher, call_id=call.pk, technician=technician)
-        services.repair_call_record_arrival(user=technician, call_id=call.pk, arrived_at=timezone.now())
+        services.repair_call_record_arrival(user=technician, call_id=call.pk)
     services.repair_call_cancel(user=dispatcher, call_id=calls[5].pk, reason="Duplicate")
 
     seen, after, pages = [], None, 0
@@ -140,7 +140,7 @@ def test_overdue_calls_come_first_then_by_deadline_and_calls_on_site_last(desk, 
     later = log_call(dispatcher=dispatcher)  # due in six hours
     on_site = log_call(dispatcher=dispatcher, received_at=now - dt.timedelta(hours=5, minutes=50), now=now)
     services.repair_call_dispatch(user=dispatcher, call_id=on_site.pk, technician=technician)
-    services.repair_call_record_arrival(user=technician, call_id=on_site.pk, arrived_at=timezone.now())
+    services.repair_call_record_arrival(user=technician, call_id=on_site.pk)
     soon = log_call(dispatcher=dispatcher, received_at=now - dt.timedelta(hours=5, minutes=30), now=now)
     received = now - dt.timedelta(hours=7)
     overdue = log_call(dispatcher=dispatcher, received_at=received, now=received)

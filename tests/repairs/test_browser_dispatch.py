@@ -198,18 +198,19 @@ def test_technician_records_arrival_from_a_phone(chromium_browser, live_server, 
         card.locator("a").click()
         page.wait_for_url(re.compile(rf".*/calls/{call.pk}/$"))
         assert _page_fits_width(page), "the call page is wider than the phone"
-        arrive = page.get_by_role("button", name="Record arrival")
+        arrive = page.get_by_role("button", name="Arrived", exact=True)
         box = arrive.bounding_box()
         assert box["width"] > 300, "the action button should fill the phone's width"
         _screenshot(page, "call-phone")
         arrive.click()
 
-        page.wait_for_url(re.compile(r".*/calls/mine/$"))
+        # Issue 14: the technician stays on the call (its voucher comes next); the time is the server's.
         page.wait_for_selector("text=Arrival recorded.")
+        assert page.url.endswith(f"/calls/{call.pk}/")
         call.refresh_from_db()
         assert call.status == RepairCall.Status.ON_SITE
-        assert call.arrived_at is not None
-        assert "attended in time" in page.locator(".card", has_text=call.number).inner_text()
+        assert call.arrived_at is not None and call.arrival_typed is False
+        assert "attended in time" in page.inner_text("body")
         problems.assert_none("technician pages")
     finally:
         context.close()

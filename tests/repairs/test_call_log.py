@@ -102,9 +102,19 @@ def test_an_inactive_zone_is_refused(desk, urban, suburban):
     _assert_refused(desk, new_call_form(suburban), "Select a valid choice")
 
 
-def test_a_received_time_whose_deadline_has_passed_is_refused(desk, urban):
+def test_a_call_whose_deadline_has_passed_is_accepted_with_its_true_time_and_marked_logged_late(
+    desk, dispatcher, urban
+):
+    """Issue 14: a call read late is logged with its true received time, never refused (no false time)."""
     received = timezone.now() - dt.timedelta(hours=7)
-    _assert_refused(desk, new_call_form(urban, received_at=_local(received)), "has already passed")
+    response = desk.post(reverse("repairs:call_log"), new_call_form(urban, received_at=_local(received)))
+    assert response.status_code == 302
+    call = RepairCall.objects.get()
+    assert timezone.localtime(call.received_at).strftime("%Y-%m-%dT%H:%M") == _local(received)
+    assert call.logged_late and call.logged_late_by == dispatcher
+    assert call.attend_by < timezone.now()
+    page = desk.get(call.get_absolute_url())
+    assert "logged-late" in page.text and "overdue by" in page.text
 
 
 def test_a_received_time_in_the_future_is_refused(desk, urban):

@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from repairs.deadlines import attend_by_for
 from repairs.models import RepairCall, Zone
-from servicedesk.exceptions import ApplicationError
 from servicedesk.models import CalendarException, WorkingCalendar, WorkingWindow
 from tests.factories import SiteFactory, log_call
 
@@ -111,8 +110,8 @@ def test_changing_a_zone_later_does_not_move_stored_deadlines(dispatcher, urban)
     assert call.attend_by == received + dt.timedelta(hours=6)
 
 
-def test_a_call_whose_deadline_has_passed_is_refused(dispatcher, urban):
-    with pytest.raises(ApplicationError, match="already passed") as excinfo:
-        log_call(dispatcher=dispatcher, zone=urban, received_at=timezone.now() - dt.timedelta(hours=6, minutes=1))
-    assert excinfo.value.field == "received_at"
-    assert not RepairCall.objects.exists()
+def test_a_call_whose_deadline_has_passed_is_logged_late_with_its_true_deadline(dispatcher, urban):
+    received = timezone.now() - dt.timedelta(hours=6, minutes=1)
+    call = log_call(dispatcher=dispatcher, zone=urban, received_at=received)
+    assert call.received_at == received and call.attend_by == received + dt.timedelta(hours=6)
+    assert call.logged_late and call.logged_late_by == dispatcher

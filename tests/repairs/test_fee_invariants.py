@@ -73,7 +73,6 @@ def _apply(op, *, voucher, technician, supervisor):
         draft = services.service_voucher_update(
             user=technician,
             voucher_id=draft.pk,
-            arrived_at=draft.arrived_at,
             departed_at=draft.departed_at,
             work_done=draft.work_done,
             labour_charge=value,

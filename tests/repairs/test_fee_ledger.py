@@ -32,7 +32,6 @@ def correct(*, user, voucher, labour=None, reason="", parts=None):
         draft = services.service_voucher_update(
             user=user,
             voucher_id=draft.pk,
-            arrived_at=draft.arrived_at,
             departed_at=draft.departed_at,
             work_done=draft.work_done,
             parts=[services.PartLine(part_number="FU-220", quantity=2, unit_price=Decimal("50.25"))]
@@ -162,7 +161,6 @@ def test_the_sign_page_of_a_correction_asks_why_the_fee_differs(client, visit, t
     services.service_voucher_update(
         user=technician,
         voucher_id=draft.pk,
-        arrived_at=draft.arrived_at,
         departed_at=draft.departed_at,
         work_done=draft.work_done,
         labour_charge=Decimal("150.00"),

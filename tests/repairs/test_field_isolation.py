@@ -50,6 +50,8 @@ def _object_urls(o):
         ("post", reverse("repairs:voucher_invoice", args=[o["voucher"].pk])),
         ("get", reverse("repairs:voucher_pdf", args=[o["voucher"].pk])),
         ("post", reverse("repairs:fee_confirm", args=[o["fee"].pk])),
+        ("get", reverse("repairs:fee_receipt_pdf", args=[o["fee"].pk])),
+        ("post", reverse("repairs:voucher_write_off", args=[o["voucher"].pk])),
         ("get", reverse("repairs:card_detail", args=[o["card"].pk])),
         ("get", reverse("repairs:card_pdf", args=[o["card"].pk])),
         ("get", reverse("repairs:pickup_receipt_pdf", args=[o["card"].pk])),
@@ -68,7 +70,7 @@ def test_another_units_staff_get_404_on_every_field_service_url(ours, other_supe
     client = Client()
     client.force_login(other_supervisor)
     for method, url in _object_urls(ours):
-        response = getattr(client, method)(url, {"storage_location": "X", "amount": "1", "receipt_number": "Z"})
+        response = getattr(client, method)(url, {"storage_location": "X", "amount": "1", "reason": "Z"})
         assert response.status_code == 404, (method, url, response.status_code)
     assert ServiceVoucher.objects.count() == 2
     assert FeeCollection.objects.get().status == FeeCollection.Status.COLLECTED

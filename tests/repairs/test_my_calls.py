@@ -12,6 +12,7 @@ from repairs.models import RepairCall
 from repairs.selectors import technician_calls_today
 from servicedesk.exceptions import ApplicationError
 from tests.factories import log_call
+from tests.repairs.field import signed_voucher
 
 CALL_LINK = re.compile(r'href="/calls/(\d+)/"')
 
@@ -37,7 +38,8 @@ def test_my_calls_lists_only_the_technicians_own_calls(client, technician, assig
 
 def test_finished_calls_drop_off_the_next_day_open_ones_stay(dispatcher, technician, assigned):
     done = assigned["mine"][0]
-    services.repair_call_record_arrival(user=technician, call_id=done.pk, arrived_at=timezone.now())
+    services.repair_call_record_arrival(user=technician, call_id=done.pk)
+    signed_voucher(technician=technician, call=done)
     services.repair_call_resolve(user=technician, call_id=done.pk, outcome="Fixed")
     today = [c.pk for c in technician_calls_today(user=technician)]
     assert set(today) == {c.pk for c in assigned["mine"]}
@@ -68,7 +70,7 @@ def test_my_calls_page_works_on_a_phone(client, technician, assigned):
 def test_a_technician_cannot_record_arrival_on_another_technicians_call(technician, assigned):
     theirs = assigned["theirs"]
     with pytest.raises(ApplicationError) as excinfo:
-        services.repair_call_record_arrival(user=technician, call_id=theirs.pk, arrived_at=timezone.now())
+        services.repair_call_record_arrival(user=technician, call_id=theirs.pk)
     assert "assigned technician" in str(excinfo.value)
     assert RepairCall.objects.get(pk=theirs.pk).status == RepairCall.Status.DISPATCHED
 
@@ -86,12 +88,9 @@ def test_a_technician_cannot_record_arrival_on_another_technicians_call_over_htt
     assert fresh.status == RepairCall.Status.DISPATCHED and fresh.arrived_at is None
 
 
-def test_the_assigned_technician_records_arrival_and_returns_to_my_calls(client, technician, assigned):
+def test_the_assigned_technician_taps_arrived_and_stays_on_the_call_to_fill_its_voucher(client, technician, assigned):
     call = assigned["mine"][0]
     client.force_login(technician)
-    response = client.post(
-        reverse("repairs:call_action", args=[call.pk, "arrive"]),
-        {"version": 2, "arrived_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")},
-    )
-    assert response.status_code == 302 and response.url == reverse("repairs:my_calls")
+    response = client.post(reverse("repairs:call_action", args=[call.pk, "arrive"]), {"version": 2})
+    assert response.status_code == 302 and response.url == call.get_absolute_url()
     assert RepairCall.objects.get(pk=call.pk).status == RepairCall.Status.ON_SITE

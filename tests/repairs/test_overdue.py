@@ -19,6 +19,7 @@ from servicedesk.notifications import MAX_ATTEMPTS, absolute_url, notifications_
 from servicedesk.roles import Role
 from tests.conftest import is_postgres
 from tests.factories import UserFactory, log_call
+from tests.repairs.field import signed_voucher
 
 HOUR = dt.timedelta(hours=1)
 
@@ -80,7 +81,8 @@ def test_calls_attended_in_time_or_cancelled_are_never_marked(dispatcher, techni
     attended, resolved, cancelled = log_many(dispatcher, 3)
     for call in (attended, resolved):
         services.repair_call_dispatch(user=dispatcher, call_id=call.pk, technician=technician)
-        services.repair_call_record_arrival(user=technician, call_id=call.pk, arrived_at=timezone.now())
+        services.repair_call_record_arrival(user=technician, call_id=call.pk)
+    signed_voucher(technician=technician, call=resolved)
     services.repair_call_resolve(user=technician, call_id=resolved.pk, outcome="Fixed")
     services.repair_call_close(user=dispatcher, call_id=resolved.pk)
     services.repair_call_cancel(user=dispatcher, call_id=cancelled.pk, reason="Duplicate")

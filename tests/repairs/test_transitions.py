@@ -18,6 +18,7 @@ from servicedesk.exceptions import ApplicationError
 from servicedesk.models import StatusChange
 from servicedesk.workflow import TransitionNotAllowed, apply_transition, history_for, lock_for_update
 from tests.factories import log_call
+from tests.repairs.field import signed_voucher
 
 S = RepairCall.Status
 
@@ -36,15 +37,46 @@ def _dispatch(ctx, call):
     )
 
 
+def _resolve(ctx, call):
+    if call.status == S.ON_SITE:
+        # DOMAIN 2: the visit's voucher is signed before the call can be resolved.
+        signed_voucher(technician=ctx["supervisor"], call=call)
+    return services.repair_call_resolve(
+        user=ctx["supervisor"], call_id=call.pk, outcome="Replaced the fuse", expected_version=call.version
+    )
+
+
+def _leave(to_status):
+    def leave(ctx, call):
+        if to_status == S.REVISIT and call.status != S.ON_SITE:
+            return services.repair_call_plan_visit(
+                user=ctx["dispatcher"],
+                call_id=call.pk,
+                appointment_at=timezone.now() + timezone.timedelta(days=1),
+                technician=ctx["technician"],
+                expected_version=call.version,
+            )
+        return services.repair_call_leave_unfinished(
+            user=ctx["supervisor"],
+            call_id=call.pk,
+            to_status=to_status,
+            reason="Needs a new drum",
+            appointment_at=timezone.now() + timezone.timedelta(days=1),
+            expected_version=call.version,
+        )
+
+    return leave
+
+
 # The service that moves a call INTO each status. LOGGED is only ever the first status.
 SERVICE_FOR = {
     S.DISPATCHED: _dispatch,
     S.ON_SITE: lambda ctx, call: services.repair_call_record_arrival(
-        user=ctx["supervisor"], call_id=call.pk, arrived_at=timezone.now(), expected_version=call.version
+        user=ctx["supervisor"], call_id=call.pk, expected_version=call.version
     ),
-    S.RESOLVED: lambda ctx, call: services.repair_call_resolve(
-        user=ctx["supervisor"], call_id=call.pk, outcome="Replaced the fuse", expected_version=call.version
-    ),
+    S.WAITING_PARTS: _leave(S.WAITING_PARTS),
+    S.REVISIT: _leave(S.REVISIT),
+    S.RESOLVED: _resolve,
     S.CARRIED_IN: _carry_in,
     S.CLOSED: lambda ctx, call: services.repair_call_close(
         user=ctx["dispatcher"], call_id=call.pk, note="Done", expected_version=call.version
@@ -122,7 +154,8 @@ def test_each_step_writes_who_when_from_to_and_note(ctx, dispatcher, supervisor,
     before = timezone.now()
     call = log_call(dispatcher=dispatcher)
     services.repair_call_dispatch(user=dispatcher, call_id=call.pk, technician=technician)
-    services.repair_call_record_arrival(user=technician, call_id=call.pk, arrived_at=timezone.now())
+    services.repair_call_record_arrival(user=technician, call_id=call.pk)
+    signed_voucher(technician=technician, call=call)
     services.repair_call_resolve(user=technician, call_id=call.pk, outcome="Cleaned the sensor")
     services.repair_call_close(user=supervisor, call_id=call.pk, note="Customer satisfied")
     rows = list(history_for(call).values_list("by__username", "from_status", "to_status", "note"))
@@ -144,7 +177,7 @@ def test_a_late_arrival_is_recorded_as_late(dispatcher, technician):
     call = log_call(dispatcher=dispatcher, received_at=received)
     services.repair_call_dispatch(user=dispatcher, call_id=call.pk, technician=technician)
     RepairCall.objects.filter(pk=call.pk).update(attend_by=timezone.now() - timezone.timedelta(minutes=1))
-    services.repair_call_record_arrival(user=technician, call_id=call.pk, arrived_at=timezone.now())
+    services.repair_call_record_arrival(user=technician, call_id=call.pk)
     assert history_for(call).last().note == "Arrived after the deadline."
     call.refresh_from_db()
     assert call.attended_in_time is False
@@ -264,7 +297,7 @@ def test_blank_reasons_are_form_errors(client, dispatcher, supervisor, technicia
     call = log_call(dispatcher=dispatcher)
     if action == "resolve":
         services.repair_call_dispatch(user=dispatcher, call_id=call.pk, technician=technician)
-        services.repair_call_record_arrival(user=supervisor, call_id=call.pk, arrived_at=timezone.now())
+        services.repair_call_record_arrival(user=supervisor, call_id=call.pk)
         call.refresh_from_db()
     client.force_login(supervisor)
     response = client.post(reverse("repairs:call_action", args=[call.pk, action]), {"version": call.version, **data})
@@ -273,18 +306,34 @@ def test_blank_reasons_are_form_errors(client, dispatcher, supervisor, technicia
     assert RepairCall.objects.get(pk=call.pk).version == call.version
 
 
-def test_an_arrival_in_the_future_is_refused(client, dispatcher, technician):
+def test_an_arrival_typed_in_the_future_is_refused(client, dispatcher, technician):
     call = log_call(dispatcher=dispatcher)
     services.repair_call_dispatch(user=dispatcher, call_id=call.pk, technician=technician)
-    client.force_login(technician)
+    client.force_login(dispatcher)
     later = timezone.localtime() + timezone.timedelta(hours=2)
     response = client.post(
-        reverse("repairs:call_action", args=[call.pk, "arrive"]),
-        {"version": 2, "arrived_at": later.strftime("%Y-%m-%dT%H:%M")},
+        reverse("repairs:call_action", args=[call.pk, "enter_arrival"]),
+        {"version": 2, "arrived_at": later.strftime("%Y-%m-%dT%H:%M"), "reason": "Phone battery dead"},
     )
     assert response.status_code == 400
     assert "The arrival time cannot be in the future." in response.text
     assert RepairCall.objects.get(pk=call.pk).status == S.DISPATCHED
+
+
+def test_a_time_the_technician_posts_with_arrived_is_ignored_the_server_clock_counts(client, dispatcher, technician):
+    call = log_call(dispatcher=dispatcher)
+    services.repair_call_dispatch(user=dispatcher, call_id=call.pk, technician=technician)
+    client.force_login(technician)
+    earlier = timezone.localtime() - timezone.timedelta(hours=3)
+    before = timezone.now()
+    response = client.post(
+        reverse("repairs:call_action", args=[call.pk, "arrive"]),
+        {"version": 2, "arrived_at": earlier.strftime("%Y-%m-%dT%H:%M")},
+    )
+    assert response.status_code == 302
+    call.refresh_from_db()
+    assert call.status == S.ON_SITE and before <= call.arrived_at <= timezone.now()
+    assert call.arrival_typed is False
 
 
 def test_the_call_page_offers_only_the_actions_the_table_allows(client, dispatcher, technician):

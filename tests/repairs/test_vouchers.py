@@ -68,7 +68,7 @@ def test_a_call_without_product_falls_back_on_the_cover_logged_with_it(dispatche
     site = SiteFactory(customer=CustomerFactory(unit=dispatcher.unit))
     call = log_call(dispatcher=dispatcher, site=site, coverage="warranty")
     services.repair_call_dispatch(user=dispatcher, call_id=call.pk, technician=technician)
-    services.repair_call_record_arrival(user=technician, call_id=call.pk, arrived_at=timezone.now())
+    services.repair_call_record_arrival(user=technician, call_id=call.pk)
     call.refresh_from_db()
     voucher = draft_voucher(technician=technician, call=call)
     assert voucher.cover == ServiceVoucher.Cover.WARRANTY
@@ -81,7 +81,6 @@ def test_a_voucher_needs_the_technician_on_site(dispatcher, technician):
         services.service_voucher_create(
             user=technician,
             call_id=call.pk,
-            arrived_at=timezone.now(),
             departed_at=timezone.now(),
             work_done="x",
         )
@@ -99,7 +98,6 @@ def test_leaving_before_arriving_is_refused(dispatcher, technician):
         services.service_voucher_create(
             user=technician,
             call_id=call.pk,
-            arrived_at=timezone.now(),
             departed_at=timezone.now() - dt.timedelta(hours=1),
             work_done="x",
         )
@@ -135,7 +133,6 @@ def test_a_signed_voucher_cannot_be_changed_by_the_service(dispatcher, technicia
         services.service_voucher_update(
             user=technician,
             voucher_id=voucher.pk,
-            arrived_at=voucher.arrived_at,
             departed_at=voucher.departed_at,
             work_done="rewritten",
         )
@@ -188,7 +185,6 @@ def test_a_correction_is_a_new_voucher_that_supersedes_the_signed_one(dispatcher
     services.service_voucher_update(
         user=technician,
         voucher_id=correction.pk,
-        arrived_at=correction.arrived_at,
         departed_at=correction.departed_at,
         work_done="Replaced the fuser unit and the roller.",
         labour_charge=Decimal("120.00"),

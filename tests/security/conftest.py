@@ -92,11 +92,21 @@ def _extras(world: World) -> None:
         unit_price=Decimal("100.00"),
         slip_amount=Decimal("200.00"),
     )
+    from repairs.models import Visit
+    from repairs.services import visit_record_no_signature
     from tests.repairs.field import call_on_site, draft_voucher
 
     draft_voucher(
         technician=User.objects.get(username="tech"),
         call=call_on_site(dispatcher=dispatcher, technician=User.objects.get(username="tech")),
+    )
+    # A visit the customer could not sign, with its photo (issue 14).
+    unsigned = call_on_site(dispatcher=dispatcher, technician=User.objects.get(username="tech"))
+    visit_record_no_signature(
+        user=User.objects.get(username="tech"),
+        visit_id=Visit.objects.get(call=unsigned).pk,
+        reason=Visit.NoSignature.ABSENT,
+        photo=SimpleUploadedFile("work.png", _png(), content_type="image/png"),
     )
     _export_job(world)
     improvement_action_propose(
@@ -137,6 +147,7 @@ def _objects(world: World) -> dict:
     return {
         "call": _first(m("repairs", "RepairCall"), unit=b, status="on_site"),
         "voucher": _first(m("repairs", "ServiceVoucher"), unit=b),
+        "visit": _first(m("repairs", "Visit"), unit=b, work_photo__isnull=False),
         "fee": _first(m("repairs", "FeeCollection"), unit=b),
         "card": _first(m("repairs", "RepairCard"), unit=b),
         "register_entry": _first(m("repairs", "RegisterEntry"), unit=b, released_at__isnull=True),

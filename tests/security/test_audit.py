@@ -254,7 +254,6 @@ def test_a_draft_vouchers_amounts_changed_on_the_phone_are_recorded(db, dispatch
     repair_services.service_voucher_update(
         user=technician,
         voucher_id=voucher.pk,
-        arrived_at=voucher.arrived_at,
         departed_at=voucher.departed_at,
         work_done=voucher.work_done,
         parts=[],

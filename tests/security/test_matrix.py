@@ -64,7 +64,12 @@ ROUTE_KWARGS = {
     "repairs:delay_letter_pdf": {"pk": "delay"},
     "repairs:delay_letter_sent": {"pk": "delay"},
     "repairs:call_detail": {"pk": "call"},
-    "repairs:call_action": {"pk": "call", "action": ("dispatch", "arrive", "resolve", "cancel", "close")},
+    "repairs:call_action": {
+        "pk": "call",
+        "action": ("dispatch", "arrive", "resolve", "cancel", "close", "enter_arrival", "leave", "plan"),
+    },
+    "repairs:visit_no_signature": {"pk": "visit"},
+    "repairs:visit_photo": {"pk": "visit"},
     "contracts:detail": {"pk": "contract"},
     "contracts:term_renew": {"pk": "term"},
     "contracts:notice_pdf": {"pk": "notice"},

@@ -135,9 +135,18 @@ class Command(BaseCommand):
             services.repair_call_dispatch(user=dispatcher, call_id=call.pk, technician=tech)
             if state == "dispatched":
                 continue
-            services.repair_call_record_arrival(user=tech, call_id=call.pk, arrived_at=timezone.now())
+            services.repair_call_record_arrival(user=tech, call_id=call.pk)
             if state == "on_site":
                 continue
+            # The customer was out: the visit is closed with the reason and a witness (issue 14), which
+            # also puts these visits on the supervisor's list of unsigned visits in the demo.
+            services.visit_record_no_signature(
+                user=tech,
+                visit_id=call.visits.get().pk,
+                reason="absent",
+                witness_name="前台 张小姐",
+                note="客户外出，前台确认维修完成",
+            )
             services.repair_call_resolve(user=tech, call_id=call.pk, outcome="更换电源模块，测试正常")
             if state == "closed":
                 services.repair_call_close(user=supervisor, call_id=call.pk)

@@ -14,3 +14,10 @@ class ContractsConfig(AppConfig):
         from .selectors import contract_covering
 
         register_contract_cover(contract_covering)
+
+        # parts imports its catalogue through the same hardened CSV/.xlsx reader (servicedesk/tables.py).
+        from servicedesk.tables import register_table_reader
+
+        from .services.imports import read_table
+
+        register_table_reader(read_table)

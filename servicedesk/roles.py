@@ -141,6 +141,18 @@ _PENALTY_PERMISSIONS = {
 for _role, _perms in _PENALTY_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_perms]
 
+# Parts (DOMAIN 2, the standard's parts management): the clerk and the supervisor keep the stock; technicians see
+# it (their van); a supervisor may move a catalogue price within the tolerance.
+_PARTS_VIEW = ["parts.view_stock", "parts.view_part"]
+_PARTS_PERMISSIONS = {
+    Role.DISPATCHER: [*_PARTS_VIEW, "parts.manage_stock"],
+    Role.TECHNICIAN: _PARTS_VIEW,
+    Role.SUPERVISOR: [*_PARTS_VIEW, "parts.manage_stock", "parts.override_part_price"],
+    Role.ACCOUNTING: _PARTS_VIEW,
+}
+for _role, _perms in _PARTS_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_perms]
+
 # Reference tables an administrator keeps in the admin site.
 ADMIN_MODELS = [
     ("servicedesk", "orgunit"),
@@ -163,6 +175,9 @@ ADMIN_MODELS = [
     ("penalties", "criteriaversion"),
     ("penalties", "criteriarow"),
     ("penalties", "resalewindowpolicy"),
+    ("parts", "part"),
+    ("parts", "stockminimum"),
+    ("parts", "pricetolerance"),
     ("django_celery_beat", "periodictask"),
     ("django_celery_beat", "intervalschedule"),
     ("django_celery_beat", "crontabschedule"),

@@ -46,8 +46,9 @@ def fee_policy_for(*, unit_id: int) -> FeePolicy:
 
 
 def settlement_for(*, voucher: ServiceVoucher) -> str:
-    """Free or nothing due: nothing to settle; up to the limit: collect on site; above it: the clerk invoices."""
-    if not voucher.is_paid or voucher.total_due <= 0:
+    """Nothing due: nothing to settle; up to the limit: collect on site; above it: the clerk invoices."""
+    # Free service owes only its consumables (parts not free under warranty, issue 14); nothing due, nothing to settle.
+    if voucher.total_due <= 0:
         return ServiceVoucher.Settlement.NONE
     if voucher.total_due <= fee_policy_for(unit_id=voucher.unit_id).onsite_fee_limit:
         return ServiceVoucher.Settlement.ON_SITE

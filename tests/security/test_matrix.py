@@ -107,6 +107,13 @@ ROUTE_KWARGS = {
     "penalties:proceeds_record": {"pk": "loss"},
     "penalties:ledger_export": {"fmt": ("csv", "xlsx")},
     "survey_public:answer": {"card_id": "survey_card", "token": "survey_card.token"},
+    "repairs:quote": {"pk": "quoted_card"},
+    "repairs:quote_sign": {"pk": "quoted_card"},
+    "repairs:quote_pdf": {"pk": "quoted_card"},
+    "repairs:quote_action": {"pk": "quoted_card", "action": ("phone", "decline", "fee", "release_unpaid", "use_part")},
+    "parts:van": {"pk": "van_technician"},
+    "parts:movement_new": {"kind": ("receive", "issue", "return", "count")},
+    "parts:issue_note_pdf": {"pk": "issue_movement"},
 }
 
 # Computed values some kwargs need ("kind.attr" where attr is not a model attribute).

@@ -149,7 +149,12 @@ def main() -> int:
                 ),
                 "repair quote": (
                     "repairs/pdf/quote.html",
-                    {"quote": quote, "card": card, "call": card.call, "lines": list(quote.lines.select_related("part"))},
+                    {
+                        "quote": quote,
+                        "card": card,
+                        "call": card.call,
+                        "lines": list(quote.lines.select_related("part")),
+                    },
                 ),
                 "stock issue note": ("parts/pdf/issue_note.html", {"movement": issued["MB-100"]}),
             }

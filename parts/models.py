@@ -146,7 +146,7 @@ class StockMovement(models.Model):
         COUNTED = "counted", _("Counted")
 
     class Reference(models.TextChoices):
-        NONE = "", _("None")
+        NONE = "", _("No reference")
         VOUCHER = "voucher", _("Service voucher")
         REPAIR_CARD = "repair_card", _("Repair card")
 

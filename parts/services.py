@@ -88,7 +88,7 @@ def _move(row: Stock, difference: int) -> None:
     row.save(update_fields=["quantity"])
 
 
-def _not_held_message(*, user, technician, part: Part, wanted: int, held: int) -> str:
+def part_not_held_message(*, user, technician, part: Part, wanted: int, held: int) -> str:
     if user.pk == technician.pk:
         return ngettext(
             "You do not hold %(wanted)d of part %(part)s: your van has %(held)d.",
@@ -185,7 +185,7 @@ def part_return(
     van = rows[(part.pk, technician.pk)]
     if van.quantity < quantity:
         raise ApplicationError(
-            _not_held_message(user=user, technician=technician, part=part, wanted=quantity, held=van.quantity),
+            part_not_held_message(user=user, technician=technician, part=part, wanted=quantity, held=van.quantity),
             field="quantity",
         )
     _move(van, -quantity)
@@ -246,7 +246,7 @@ def part_use(
         wanted, van, part = totals[part_id], rows[(part_id, technician.pk)], parts[part_id]
         if wanted > van.quantity:
             raise ApplicationError(
-                _not_held_message(user=user, technician=technician, part=part, wanted=wanted, held=van.quantity)
+                part_not_held_message(user=user, technician=technician, part=part, wanted=wanted, held=van.quantity)
             )
         _move(van, -wanted)
         movements.append(

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from parts.models import Part, Stock, StockMovement
-from parts.services import UseLine, part_price_checked, part_use
+from parts.services import UseLine, part_not_held_message, part_price_checked, part_use
 from servicedesk.exceptions import ApplicationError
 from servicedesk.numbering import next_number
 from servicedesk.roles import Role
@@ -139,30 +139,15 @@ def _check_van_holds(*, user, voucher: ServiceVoucher, lines: list[VoucherPart])
     for line in lines:
         if line.part_id in needed and needed[line.part_id] > held.get(line.part_id, 0):
             raise ApplicationError(
-                _not_held(
+                part_not_held_message(
                     user=user,
-                    voucher=voucher,
+                    technician=voucher.technician,
                     part=line.part,
                     wanted=needed[line.part_id],
                     held=held.get(line.part_id, 0),
                 ),
                 field="parts",
             )
-
-
-def _not_held(*, user, voucher, part, wanted, held) -> str:
-    if user.pk == voucher.technician_id:
-        return _("You do not hold %(wanted)d of part %(part)s: your van has %(held)d.") % {
-            "wanted": wanted,
-            "part": part.part_number,
-            "held": held,
-        }
-    return _("%(technician)s does not hold %(wanted)d of part %(part)s: the van has %(held)d.") % {
-        "technician": voucher.technician,
-        "wanted": wanted,
-        "part": part.part_number,
-        "held": held,
-    }
 
 
 def _parts_needed(*, voucher: ServiceVoucher, lines) -> dict[int, int]:

@@ -13,3 +13,12 @@ def part(db):
 @pytest.fixture
 def consumable(db):
     return Part.objects.create(part_number="TN-10", name="Toner", unit_price=Decimal("80.00"), warranty_free=False)
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages are asserted in English, whatever language an earlier test left active."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

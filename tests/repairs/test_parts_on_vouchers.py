@@ -24,6 +24,15 @@ def sign(user, voucher):
     )
 
 
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages are asserted in English, whatever language an earlier test left active."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture
 def board(technician):
     return stock_van(technician=technician, part_number="MB-100", quantity=3, unit_price=Decimal("260.00"), name="主板")

@@ -13,6 +13,15 @@ from servicedesk.workflow import history_for
 from .field import carried_in, png_signature, stock_van
 
 
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages are asserted in English, whatever language an earlier test left active."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture
 def card(dispatcher, technician):
     card = carried_in(dispatcher=dispatcher, technician=technician)

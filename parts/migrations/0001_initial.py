@@ -91,7 +91,7 @@ class Migration(migrations.Migration):
                 ('difference', models.IntegerField(default=0, verbose_name='difference')),
                 ('unit_price', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=10, verbose_name='unit price')),
                 ('reason', models.CharField(blank=True, max_length=300, verbose_name='reason')),
-                ('reference_kind', models.CharField(blank=True, choices=[('', 'None'), ('voucher', 'Service voucher'), ('repair_card', 'Repair card')], default='', max_length=16, verbose_name='used on')),
+                ('reference_kind', models.CharField(blank=True, choices=[('', 'No reference'), ('voucher', 'Service voucher'), ('repair_card', 'Repair card')], default='', max_length=16, verbose_name='used on')),
                 ('reference_id', models.PositiveBigIntegerField(blank=True, null=True, verbose_name='used on (id)')),
                 ('reference_text', models.CharField(blank=True, max_length=64, verbose_name='used on (number)')),
                 ('at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='when')),

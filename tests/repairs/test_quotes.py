@@ -208,3 +208,20 @@ def test_the_quote_pdf_renders_in_chinese(client, technician, card, board):
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     text = PdfReader(io.BytesIO(response.content)).pages[0].extract_text()
     assert "维修报价单" in text and "380.00" in text
+
+
+def test_the_release_page_warns_and_refuses_an_unpaid_hand_back(client, dispatcher, technician, card, board):
+    from .field import signature_data_url
+
+    quote(technician, card, board)
+    services.repair_quote_approve_by_phone(user=technician, card_id=card.pk, approved_by_name="王先生")
+    repaired(technician, card)
+    client.force_login(dispatcher)
+    url = reverse("repairs:register_release", args=[card.register_entry.pk])
+    assert 'id="quote-unpaid"' in client.get(url).text
+    response = client.post(
+        url, {"release_kind": "picked_up", "released_to_name": "王先生", "signature": signature_data_url()}
+    )
+    assert response.status_code == 400 and "approved but not paid" in response.text
+    card.register_entry.refresh_from_db()
+    assert card.register_entry.released_at is None

@@ -3,7 +3,8 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/sd_field .venv/bin/python bench/documents.py [--renders 50]
 
 Builds a signed service voucher (with its signature image and parts), a carry-in
-with its repair card and pickup receipt, through the services, inside a
+with its repair card and pickup receipt, a signed repair quote and a stock issue
+note (issue 14), through the services, inside a
 transaction that is rolled back at the end. Renders each document once to warm
 the process (WeasyPrint import, fonts, the shared URL fetcher and stylesheet),
 then ``--renders`` times through ``servicedesk.documents.render_pdf`` exactly as
@@ -67,6 +68,19 @@ def main() -> int:
             boss = User.objects.create(username="bench-docs-admin", is_superuser=True, unit=unit, first_name="基准")
             boss.groups.set(Group.objects.filter(name=Role.TECHNICIAN))
             now = timezone.now()
+            # Catalogue parts in the technician's van (issue 14): the voucher takes them when signed.
+            from parts import services as parts_services
+            from parts.models import Part
+
+            issued = {}
+            for number, name, price in (("FUSE-5A", "保险丝 5A", "3.50"), ("MB-100", "主控板", "260.00")):
+                part, _created = Part.objects.get_or_create(
+                    part_number=number, defaults={"name": name, "unit_price": Decimal(price)}
+                )
+                parts_services.part_stock_receive(user=boss, unit_id=unit.pk, part_id=part.pk, quantity=10)
+                issued[number] = parts_services.part_issue_to_technician(
+                    user=boss, technician_id=boss.pk, part_id=part.pk, quantity=5
+                )
             call = services.repair_call_log(
                 user=boss,
                 unit=unit,
@@ -89,12 +103,8 @@ def main() -> int:
                 departed_at=timezone.now(),
                 work_done="检查电源，更换保险丝与主板，测试正常。",
                 parts=[
-                    services.PartLine(
-                        part_number="FUSE-5A", quantity=2, unit_price=Decimal("3.50"), description="保险丝"
-                    ),
-                    services.PartLine(
-                        part_number="MB-100", quantity=1, unit_price=Decimal("260.00"), description="主板"
-                    ),
+                    services.PartLine(part_number="FUSE-5A", quantity=2),
+                    services.PartLine(part_number="MB-100", quantity=1),
                 ],
                 labour_charge=Decimal("120.00"),
             )
@@ -129,6 +139,16 @@ def main() -> int:
                 )
                 for n in range(20)
             ]
+            quote = services.repair_quote_save(
+                user=boss,
+                card_id=card.pk,
+                labour_charge=Decimal("150.00"),
+                lines=[services.QuoteLine(part_id=issued["MB-100"].part_id, quantity=1)],
+            )
+            quote = services.repair_quote_approve_signed(
+                user=boss, card_id=card.pk, signature_png=_demo_signature(), approved_by_name="钱女士"
+            )
+
             documents = {
                 "service voucher": (
                     "repairs/pdf/voucher.html",
@@ -150,6 +170,16 @@ def main() -> int:
                     "contracts/pdf/planned_week.html",
                     {"visits": planned, "week": week, "week_end": week + dt.timedelta(days=6)},
                 ),
+                "repair quote": (
+                    "repairs/pdf/quote.html",
+                    {
+                        "quote": quote,
+                        "card": card,
+                        "call": card.call,
+                        "lines": list(quote.lines.select_related("part")),
+                    },
+                ),
+                "stock issue note": ("parts/pdf/issue_note.html", {"movement": issued["MB-100"]}),
             }
             for name, (template, context) in documents.items():
                 first = time.perf_counter()

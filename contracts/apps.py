@@ -18,3 +18,9 @@ class ContractsConfig(AppConfig):
         from .exports import register_exports
 
         register_exports()
+        # parts imports its catalogue through the same hardened CSV/.xlsx reader (servicedesk/tables.py).
+        from servicedesk.tables import register_table_reader
+
+        from .services.imports import read_table
+
+        register_table_reader(read_table)

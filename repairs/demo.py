@@ -22,6 +22,37 @@ def _demo_signature() -> bytes:
     return out.getvalue()
 
 
+DEMO_PARTS = [
+    # part number, name, unit price, free under warranty, in store, issued to the technician, unit's minimum
+    ("FUSE-5A", "保险丝 5A", Decimal("3.50"), True, 200, 40, 50),
+    ("MB-100", "主控板", Decimal("260.00"), True, 3, 2, 5),
+    ("PSU-220", "电源板 220V", Decimal("180.00"), True, 6, 1, 2),
+    ("RL-9", "搓纸轮", Decimal("15.50"), True, 30, 10, 10),
+    ("TN-10", "碳粉盒", Decimal("80.00"), False, 12, 4, 4),
+]
+
+
+def seed_parts(*, unit, dispatcher, tech) -> dict:
+    """The parts catalogue, the unit's store and the technician's van (issue 14), through the services."""
+    from parts import services as parts_services
+    from parts.models import Part, StockMinimum
+
+    catalogue = {}
+    for number, name, price, warranty_free, in_store, issued, minimum in DEMO_PARTS:
+        part, created = Part.objects.get_or_create(
+            part_number=number, defaults={"name": name, "unit_price": price, "warranty_free": warranty_free}
+        )
+        catalogue[number] = part
+        if not created:
+            continue
+        parts_services.part_stock_receive(user=dispatcher, unit_id=unit.pk, part_id=part.pk, quantity=in_store)
+        parts_services.part_issue_to_technician(
+            user=dispatcher, technician_id=tech.pk, part_id=part.pk, quantity=issued
+        )
+        StockMinimum.objects.get_or_create(part=part, unit=unit, defaults={"minimum_quantity": minimum})
+    return catalogue
+
+
 def seed_field_service(*, units, users, stdout=None) -> None:
     """Safe to run again: does nothing once any voucher exists."""
     if ServiceVoucher.objects.exists():
@@ -29,6 +60,7 @@ def seed_field_service(*, units, users, stdout=None) -> None:
 
     dispatcher, tech = users["dispatcher"], users["tech"]
     unit = units["sh-centre"]
+    catalogue = seed_parts(unit=unit, dispatcher=dispatcher, tech=tech)
     urban = Zone.objects.get(code="urban")
     now = timezone.now()
     signature = _demo_signature()
@@ -103,6 +135,14 @@ def seed_field_service(*, units, users, stdout=None) -> None:
             # Promised for yesterday and never reported: the periodic check escalates it.
             RepairCard.objects.filter(pk=card.pk).update(promised_at=now - dt.timedelta(days=1))
             services.repair_cards_escalate_late(now=now)
+            # A charged carry-in: a quote for the power board and labour, approved by phone.
+            services.repair_quote_save(
+                user=tech,
+                card_id=card.pk,
+                labour_charge=Decimal("120.00"),
+                lines=[services.QuoteLine(part_id=catalogue["PSU-220"].pk, quantity=1)],
+            )
+            services.repair_quote_approve_by_phone(user=tech, card_id=card.pk, approved_by_name=call.contact_name)
         if scenario == "carry_in_returned":
             services.repair_card_transition(user=tech, card_id=card.pk, to_status=RepairCard.Status.REPAIRED)
             services.register_entry_release(

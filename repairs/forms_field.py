@@ -47,18 +47,27 @@ class VoucherForm(forms.Form):
 
 
 class PartForm(forms.Form):
-    part_number = forms.CharField(label=_("Part number"), max_length=64, required=False)
+    part_number = forms.CharField(
+        label=_("Part number"),
+        max_length=64,
+        required=False,
+        widget=forms.TextInput(attrs={"list": "catalogue-parts", "autocomplete": "off"}),
+    )
     description = forms.CharField(label=_("Description"), max_length=200, required=False)
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=9999, required=False)
-    unit_price = DecimalField(label=_("Unit price"), min_value=Decimal("0"), required=False, **MONEY)
+    unit_price = DecimalField(
+        label=_("Unit price"),
+        min_value=Decimal("0"),
+        required=False,
+        help_text=_("Empty: the catalogue price."),
+        **MONEY,
+    )
 
     def clean(self):
         data = super().clean()
         if data.get("part_number"):
             if data.get("quantity") is None and "quantity" not in self.errors:
                 self.add_error("quantity", _("Enter the quantity."))
-            if data.get("unit_price") is None and "unit_price" not in self.errors:
-                self.add_error("unit_price", _("Enter the price."))
         elif data.get("quantity") or data.get("unit_price") or data.get("description"):
             self.add_error("part_number", _("Enter the part number."))
         return data
@@ -72,7 +81,7 @@ def part_lines(formset) -> list[PartLine]:
         PartLine(
             part_number=f.cleaned_data["part_number"],
             quantity=f.cleaned_data["quantity"],
-            unit_price=f.cleaned_data["unit_price"],
+            unit_price=f.cleaned_data.get("unit_price"),
             description=f.cleaned_data.get("description", ""),
         )
         for f in formset.forms

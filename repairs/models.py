@@ -629,6 +629,15 @@ class VoucherPart(models.Model):
     voucher = models.ForeignKey(
         ServiceVoucher, verbose_name=_("voucher"), on_delete=models.CASCADE, related_name="parts"
     )
+    # A catalogue part (issue 14); rows written before the catalogue have only the number and description typed.
+    part = models.ForeignKey(
+        "parts.Part",
+        verbose_name=_("catalogue part"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     part_number = models.CharField(_("part number"), max_length=64)
     description = models.CharField(_("description"), max_length=200, blank=True)
     quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
@@ -979,3 +988,7 @@ class RepairCardDelay(models.Model):
 
     def __str__(self):
         return f"{self.card} @ {self.promised_at:%Y-%m-%d %H:%M}"
+
+
+# Charged carry-in repairs and parts on repair cards (issue 14) live in their own module.
+from .models_quotes import RepairCardFee, RepairCardPart, RepairQuote, RepairQuoteLine  # noqa: E402, F401

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import calls, carry_in, fees, visits, vouchers
+from .views import calls, carry_in, fees, quotes, visits, vouchers
 
 app_name = "repairs"
 
@@ -29,6 +29,11 @@ urlpatterns = [
     path("cards/<int:pk>/pdf/", carry_in.card_pdf, name="card_pdf"),
     path("cards/<int:pk>/receipt/pdf/", carry_in.pickup_receipt_pdf, name="pickup_receipt_pdf"),
     path("cards/<int:pk>/do/<slug:action>/", carry_in.card_action, name="card_action"),
+    # Charged carry-in repairs and parts on the bench (issue 14).
+    path("cards/<int:pk>/quote/", quotes.quote, name="quote"),
+    path("cards/<int:pk>/quote/sign/", quotes.quote_sign, name="quote_sign"),
+    path("cards/<int:pk>/quote/pdf/", quotes.quote_pdf, name="quote_pdf"),
+    path("cards/<int:pk>/quote/do/<slug:action>/", quotes.quote_action, name="quote_action"),
     path("register/", carry_in.register, name="register"),
     path("register/pdf/", carry_in.register_pdf, name="register_pdf"),
     path("register/<int:pk>/release/", carry_in.register_release, name="register_release"),

@@ -165,6 +165,17 @@ for _role in (
     Role.GM_OFFICE,
 ):
     ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], "dashboard.view_dashboard"]
+# Parts (DOMAIN 2, the standard's parts management): the clerk and the supervisor keep the stock; technicians see
+# it (their van); a supervisor may move a catalogue price within the tolerance.
+_PARTS_VIEW = ["parts.view_stock", "parts.view_part"]
+_PARTS_PERMISSIONS = {
+    Role.DISPATCHER: [*_PARTS_VIEW, "parts.manage_stock"],
+    Role.TECHNICIAN: _PARTS_VIEW,
+    Role.SUPERVISOR: [*_PARTS_VIEW, "parts.manage_stock", "parts.override_part_price"],
+    Role.ACCOUNTING: _PARTS_VIEW,
+}
+for _role, _perms in _PARTS_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_perms]
 
 # Reference tables an administrator keeps in the admin site.
 ADMIN_MODELS = [
@@ -190,6 +201,9 @@ ADMIN_MODELS = [
     ("penalties", "resalewindowpolicy"),
     ("complaints", "rolerank"),
     ("complaints", "followuppolicy"),
+    ("parts", "part"),
+    ("parts", "stockminimum"),
+    ("parts", "pricetolerance"),
     ("django_celery_beat", "periodictask"),
     ("django_celery_beat", "intervalschedule"),
     ("django_celery_beat", "crontabschedule"),

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "axes",
     "servicedesk",
     "repairs",
+    "parts",
     "contracts",
     "complaints",
     "penalties",

@@ -17,6 +17,7 @@ urlpatterns = [
     path("complaints/", include("complaints.urls")),
     path("penalties/", include("penalties.urls")),
     path("dashboard/", include("dashboard.urls")),
+    path("parts/", include("parts.urls")),
     path("s/", include("complaints.public_urls")),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),

@@ -35,6 +35,17 @@ from .fees import (  # noqa: F401
     fee_receipt_number_next,
     settlement_for,
 )
+from .quotes import (  # noqa: F401
+    QuoteLine,
+    quote_unpaid,
+    repair_card_fee_record,
+    repair_card_part_use,
+    repair_quote_approve_by_phone,
+    repair_quote_approve_signed,
+    repair_quote_decline,
+    repair_quote_release_unpaid,
+    repair_quote_save,
+)
 from .visits import (  # noqa: F401
     Location,
     repair_call_enter_arrival,

@@ -18,6 +18,7 @@ from ..models import RegisterEntry, RepairCall, RepairCard, RepairCardDelay, Ser
 from ..notices import CARD_LATE
 from ..signatures import signature_png_checked
 from .calls import _end_visit, _require, _transition_call
+from .quotes import quote_unpaid
 
 
 def _check_card_worker(user, card: RepairCard) -> None:
@@ -210,6 +211,16 @@ def register_entry_release(
     card = lock_for_update(RepairCard.objects.all(), pk=entry.card_id)
     if card.status != RepairCard.Status.REPAIRED:
         raise ApplicationError(_("Only a repaired product can be returned."))
+    # A charged carry-in (issue 14): the approved quote is paid at hand-back, or a supervisor released it.
+    unpaid = quote_unpaid(card)
+    if unpaid is not None:
+        raise ApplicationError(
+            _(
+                "Quote %(quote)s (%(total)s yuan) is approved but not paid: collect the fee first, "
+                "or ask a supervisor to release the product unpaid."
+            )
+            % {"quote": unpaid.number, "total": unpaid.total}
+        )
     now = now or timezone.now()
     entry.release_signature_png = signature_png_checked(signature_png)
     entry.released_at = now

@@ -50,12 +50,13 @@ def fee_policy_for(*, unit_id: int) -> FeePolicy:
 
 
 def settlement_for(*, voucher: ServiceVoucher) -> str:
-    """Free or nothing due: nothing to settle; up to the limit: collect on site; above it: the clerk invoices."""
+    """Nothing due: nothing to settle; up to the limit: collect on site; above it: the clerk invoices."""
     # One visit, one settlement: a correction of a visit whose fee was collected stays settled on site,
     # its difference is collected or refunded there (DOMAIN 2).
     if voucher.corrects_id and visit_has_money(voucher_id=voucher.corrects_id):
         return ServiceVoucher.Settlement.ON_SITE
-    if not voucher.is_paid or voucher.total_due <= 0:
+    # Free service owes only its consumables (parts not free under warranty, issue 14); nothing due, nothing to settle.
+    if voucher.total_due <= 0:
         return ServiceVoucher.Settlement.NONE
     if voucher.total_due <= fee_policy_for(unit_id=voucher.unit_id).onsite_fee_limit:
         return ServiceVoucher.Settlement.ON_SITE

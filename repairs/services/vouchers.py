@@ -8,6 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from parts.models import Part, Stock, StockMovement
+from parts.services import UseLine, part_not_held_message, part_price_checked, part_use
 from servicedesk.exceptions import ApplicationError
 from servicedesk.numbering import next_number
 from servicedesk.roles import Role
@@ -33,10 +35,16 @@ MAX_PARTS = 30
 
 @dataclass(frozen=True)
 class PartLine:
+    """A part on a voucher: a catalogue part, named by ``part_id`` or its part number.
+
+    ``unit_price`` None takes the catalogue's price; another price needs a supervisor, within the tolerance.
+    """
+
     part_number: str
     quantity: int
-    unit_price: Decimal
+    unit_price: Decimal | None = None
     description: str = ""
+    part_id: int | None = None
 
 
 def _check_own_visit(user, *, unit_id: int, technician_id: int | None) -> None:
@@ -58,16 +66,49 @@ def _check_visit(*, arrived_at, departed_at, work_done: str, parts: list[PartLin
     if len(parts) > MAX_PARTS:
         raise ApplicationError(_("At most %(count)d parts on one voucher.") % {"count": MAX_PARTS})
     for part in parts:
-        if not part.part_number.strip():
+        if not part.part_number.strip() and part.part_id is None:
             raise ApplicationError(_("Every part needs its part number."))
         if part.quantity < 1:
             raise ApplicationError(_("A part's quantity must be at least 1."))
-        if part.unit_price < 0:
+        if part.unit_price is not None and part.unit_price < 0:
             raise ApplicationError(_("A part's price cannot be negative."))
 
 
-def _price(voucher: ServiceVoucher, parts: list[PartLine], *, misuse: bool) -> None:
-    """Cover on the visit date decides paid or free; free service has nothing due."""
+def _catalogue_lines(*, user, unit_id: int, parts: list[PartLine], free: bool) -> list[VoucherPart]:
+    """Voucher lines of catalogue parts, priced from the catalogue (DOMAIN 2, parts).
+
+    On free service a part marked "free under warranty" costs nothing; a consumable keeps its price.
+    """
+    wanted_numbers = {p.part_number.strip() for p in parts if p.part_id is None}
+    by_number = {part.part_number: part for part in Part.objects.filter(part_number__in=wanted_numbers, is_active=True)}
+    by_id = Part.objects.in_bulk([p.part_id for p in parts if p.part_id is not None])
+    lines = []
+    for line in parts:
+        part = by_id.get(line.part_id) if line.part_id is not None else by_number.get(line.part_number.strip())
+        if part is None or not part.is_active:
+            raise ApplicationError(
+                _("Part %(part)s is not in the parts catalogue: choose a catalogue part.")
+                % {"part": line.part_number.strip() or line.part_id},
+                field="parts",
+            )
+        if free and part.warranty_free:
+            price = Decimal("0.00")
+        else:
+            price = part_price_checked(user=user, part=part, unit_id=unit_id, unit_price=line.unit_price)
+        lines.append(
+            VoucherPart(
+                part=part,
+                part_number=part.part_number,
+                description=part.name[:200],
+                quantity=line.quantity,
+                unit_price=price,
+            )
+        )
+    return lines
+
+
+def _price(voucher: ServiceVoucher, parts: list[PartLine], *, misuse: bool, user) -> list[VoucherPart]:
+    """Cover on the visit date decides paid or free; free service has nothing due but its consumables."""
     call = voucher.call
     decision = service_is_paid(
         product=call.product,
@@ -79,24 +120,54 @@ def _price(voucher: ServiceVoucher, parts: list[PartLine], *, misuse: bool) -> N
     voucher.misuse = misuse
     voucher.cover = decision.cover
     voucher.contract_reference = decision.contract_reference
-    parts_total = sum((p.unit_price * p.quantity for p in parts), Decimal("0"))
-    voucher.total_due = (voucher.labour_charge + parts_total) if decision.is_paid else Decimal("0.00")
+    lines = _catalogue_lines(user=user, unit_id=voucher.unit_id, parts=parts, free=not decision.is_paid)
+    parts_total = sum((p.unit_price * p.quantity for p in lines), Decimal("0"))
+    voucher.total_due = (voucher.labour_charge + parts_total) if decision.is_paid else parts_total
+    return lines
 
 
-def _save_parts(voucher: ServiceVoucher, parts: list[PartLine]) -> None:
+def _save_parts(voucher: ServiceVoucher, lines: list[VoucherPart]) -> None:
     voucher.parts.all().delete()
-    VoucherPart.objects.bulk_create(
-        [
-            VoucherPart(
-                voucher=voucher,
-                part_number=p.part_number.strip(),
-                description=p.description.strip(),
-                quantity=p.quantity,
-                unit_price=p.unit_price,
-            )
-            for p in parts
-        ]
+    for line in lines:
+        line.pk = None
+        line.voucher = voucher
+    VoucherPart.objects.bulk_create(lines)
+
+
+def _check_van_holds(*, user, voucher: ServiceVoucher, lines: list[VoucherPart]) -> None:
+    """Early word on the form: the van must hold the parts (they are taken when the customer signs)."""
+    needed = _parts_needed(voucher=voucher, lines=lines)
+    if not needed:
+        return
+    held = dict(
+        Stock.objects.filter(technician_id=voucher.technician_id, part_id__in=list(needed)).values_list(
+            "part_id", "quantity"
+        )
     )
+    for line in lines:
+        if line.part_id in needed and needed[line.part_id] > held.get(line.part_id, 0):
+            raise ApplicationError(
+                part_not_held_message(
+                    user=user,
+                    technician=voucher.technician,
+                    part=line.part,
+                    wanted=needed[line.part_id],
+                    held=held.get(line.part_id, 0),
+                ),
+                field="parts",
+            )
+
+
+def _parts_needed(*, voucher: ServiceVoucher, lines) -> dict[int, int]:
+    """Catalogue parts this voucher takes from the van: its own, less those of the voucher it corrects."""
+    needed: dict[int, int] = {}
+    for line in lines:
+        if line.part_id is not None:
+            needed[line.part_id] = needed.get(line.part_id, 0) + line.quantity
+    if voucher.corrects_id:
+        for line in VoucherPart.objects.filter(voucher_id=voucher.corrects_id, part__isnull=False):
+            needed[line.part_id] = needed.get(line.part_id, 0) - line.quantity
+    return {part_id: q for part_id, q in needed.items() if q}
 
 
 @transaction.atomic
@@ -148,9 +219,10 @@ def service_voucher_create(
         created_at=now,
         updated_at=now,
     )
-    _price(voucher, parts, misuse=misuse)
+    lines = _price(voucher, parts, misuse=misuse, user=user)
+    _check_van_holds(user=user, voucher=voucher, lines=lines)
     voucher.save()
-    _save_parts(voucher, parts)
+    _save_parts(voucher, lines)
     record_status_change(instance=voucher, from_status="", to_status=voucher.status, by=user, at=now)
     return voucher
 
@@ -200,7 +272,8 @@ def service_voucher_update(
     voucher.work_done = work_done.strip()
     voucher.labour_charge = labour_charge
     voucher.call = RepairCall.objects.select_related("product", "site").get(pk=voucher.call_id)
-    _price(voucher, parts, misuse=misuse)
+    lines = _price(voucher, parts, misuse=misuse, user=user)
+    _check_van_holds(user=user, voucher=voucher, lines=lines)
     voucher.version += 1
     voucher.updated_at = timezone.now()
     voucher.save(
@@ -216,7 +289,7 @@ def service_voucher_update(
             "updated_at",
         ]
     )
-    _save_parts(voucher, parts)
+    _save_parts(voucher, lines)
     if (voucher.labour_charge, voucher.total_due) != amounts_before:
         # Every change to money is kept (issue 8, audit): who changed the draft's amounts, when, from what.
         record_status_change(
@@ -264,6 +337,18 @@ def service_voucher_sign(
     voucher.settlement = settlement_for(voucher=voucher)
     # Collect on site: the whole total is owed until a fee is recorded (a correction's carried fees reduce it).
     voucher.fee_balance = voucher.total_due if voucher.settlement == ServiceVoucher.Settlement.ON_SITE else 0
+    # The parts are consumed when the customer signs for them (the draft may still change before): they come
+    # out of the technician's van now, all or none; a correction takes only the difference from its original.
+    needed = _parts_needed(voucher=voucher, lines=list(voucher.parts.all()))
+    part_use(
+        user=user,
+        technician_id=voucher.technician_id,
+        lines=[UseLine(part_id=part_id, quantity=quantity) for part_id, quantity in sorted(needed.items())],
+        reference_kind=StockMovement.Reference.VOUCHER,
+        reference_id=voucher.pk,
+        reference_text=voucher.number,
+        now=voucher.signed_at,
+    )
     apply_transition(
         instance=voucher,
         to_status=ServiceVoucher.Status.SIGNED,
@@ -300,8 +385,15 @@ def service_voucher_correct(*, user, voucher_id: int) -> ServiceVoucher:
     if draft is not None:
         return draft
     now = timezone.now()
+    # Copied as they are (old free-text rows too); a change of the draft prices them from the catalogue.
     parts = [
-        PartLine(part_number=p.part_number, quantity=p.quantity, unit_price=p.unit_price, description=p.description)
+        VoucherPart(
+            part_id=p.part_id,
+            part_number=p.part_number,
+            description=p.description,
+            quantity=p.quantity,
+            unit_price=p.unit_price,
+        )
         for p in original.parts.all()
     ]
     voucher = ServiceVoucher(

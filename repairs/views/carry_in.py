@@ -307,7 +307,7 @@ def register_release(request, pk):
     return render(
         request,
         "repairs/register_release.html",
-        {"entry": entry, "card": entry.card, "form": form},
+        {"entry": entry, "card": entry.card, "form": form, "unpaid": services.quote_unpaid(entry.card)},
         status=400 if request.method == "POST" else 200,
     )
 

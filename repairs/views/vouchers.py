@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from parts.selectors import active_parts
 from servicedesk.documents import pdf_response, render_pdf
 from servicedesk.exceptions import ApplicationError
 from servicedesk.roles import Role
@@ -106,9 +107,10 @@ def _voucher_form_page(request, *, call, voucher=None):
                 "part_number": p.part_number,
                 "description": p.description,
                 "quantity": p.quantity,
-                "unit_price": p.unit_price,
+                # A catalogue price is left empty, so the catalogue decides again when the draft is saved.
+                "unit_price": None if p.part_id and p.unit_price in (p.part.unit_price, 0) else p.unit_price,
             }
-            for p in voucher.parts.all()
+            for p in voucher.parts.select_related("part")
         ]
     form = VoucherForm(request.POST or None, initial=initial, arrived_at=arrived_at)
     formset = PartFormSet(request.POST or None, initial=parts_initial, prefix="parts")
@@ -139,7 +141,14 @@ def _voucher_form_page(request, *, call, voucher=None):
     return render(
         request,
         "repairs/voucher_form.html",
-        {"call": call, "voucher": voucher, "form": form, "formset": formset, "arrived_at": arrived_at},
+        {
+            "call": call,
+            "voucher": voucher,
+            "form": form,
+            "formset": formset,
+            "arrived_at": arrived_at,
+            "catalogue": active_parts(),
+        },
         status=400 if request.method == "POST" else 200,
     )
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from repairs import services
+from repairs.models import RepairCall
 from tests.factories import CustomerFactory, ProductFactory, SiteFactory, log_call
 
 
@@ -43,8 +44,28 @@ def call_on_site(*, dispatcher, technician, warranty_end="expired", email="", **
     return call
 
 
+def stock_van(*, technician, part_number="FU-220", quantity=10, unit_price=Decimal("50.25"), name="Fuser", **extra):
+    """A catalogue part (issue 14) and ``quantity`` of it in the technician's van, received and issued as a clerk."""
+    from parts import services as parts_services
+    from parts.models import Part
+    from servicedesk.roles import Role
+    from tests.factories import UserFactory
+
+    part, _created = Part.objects.get_or_create(
+        part_number=part_number, defaults={"name": name, "unit_price": unit_price, **extra}
+    )
+    clerk = UserFactory(username=f"storekeeper-{technician.unit_id}", unit=technician.unit, roles=[Role.DISPATCHER])
+    parts_services.part_stock_receive(user=clerk, unit_id=technician.unit_id, part_id=part.pk, quantity=quantity)
+    parts_services.part_issue_to_technician(user=clerk, technician_id=technician.pk, part_id=part.pk, quantity=quantity)
+    return part
+
+
 def draft_voucher(*, technician, call, labour=Decimal("100.00"), parts=None, misuse=False):
     now = timezone.now()
+    if parts is None:
+        # The parts come out of the van of the visit's technician (a supervisor may fill the voucher for them).
+        visiting = RepairCall.objects.select_related("technician").get(pk=call.pk).technician or technician
+        stock_van(technician=visiting, quantity=2)
     return services.service_voucher_create(
         user=technician,
         call_id=call.pk,

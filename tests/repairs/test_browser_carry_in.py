@@ -4,13 +4,15 @@ Voucher filled and signed on the canvas, carry-in opened, pickup receipt printed
 card repaired, product returned against its receipt with a signature, and gone from the register.
 """
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 
 from repairs.models import RegisterEntry, RepairCall, RepairCard, ServiceVoucher
 from tests.browser import launched_chromium
 
-from .field import call_on_site
+from .field import call_on_site, stock_van
 
 TIMEOUT_MS = 15_000
 
@@ -55,6 +57,7 @@ def _sign(page):
 
 def test_carry_in_chain_from_the_technicians_phone_to_the_clerks_register(browser, live_server, dispatcher, technician):
     call = call_on_site(dispatcher=dispatcher, technician=technician, customer_name="东方印刷厂")
+    stock_van(technician=technician, part_number="FUSE-5A", quantity=2, unit_price=Decimal("3.50"), name="保险丝")
     problems: list[str] = []
     tech = _open(browser, live_server, technician, phone=True, problems=problems)
 

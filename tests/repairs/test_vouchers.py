@@ -12,7 +12,7 @@ from servicedesk.exceptions import ApplicationError
 from servicedesk.workflow import history_for
 from tests.factories import CustomerFactory, SiteFactory, log_call
 
-from .field import call_on_site, draft_voucher, png_signature, signature_data_url, signed_voucher
+from .field import call_on_site, draft_voucher, png_signature, signature_data_url, signed_voucher, stock_van
 
 
 def test_a_product_in_warranty_is_served_free_with_nothing_due(dispatcher, technician):
@@ -199,6 +199,7 @@ def test_a_correction_is_a_new_voucher_that_supersedes_the_signed_one(dispatcher
 
 def test_the_technician_fills_and_signs_a_voucher_on_the_phone_pages(client, dispatcher, technician):
     call = call_on_site(dispatcher=dispatcher, technician=technician)
+    stock_van(technician=technician, part_number="RL-9", quantity=1, unit_price=Decimal("15.50"), name="Roller")
     client.force_login(technician)
     assert client.get(reverse("repairs:voucher_create", args=[call.pk])).status_code == 200
     now = timezone.localtime()

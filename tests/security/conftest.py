@@ -109,6 +109,12 @@ def _extras(world: World) -> None:
         photo=SimpleUploadedFile("work.png", _png(), content_type="image/png"),
     )
     _export_job(world)
+    # Parts (issue 14): the B technicians' vans hold the parts the voucher forms post.
+    from tests.repairs.field import stock_van
+
+    for place in ("B", "HO"):
+        stock_van(technician=world.users[(place, Role.TECHNICIAN)], part_number="RL-9", quantity=5)
+        stock_van(technician=world.users[(place, Role.SUPERVISOR)], part_number="RL-9", quantity=5)
     improvement_action_propose(
         user=dispatcher,
         case_id=case.pk,
@@ -172,6 +178,9 @@ def _objects(world: World) -> dict:
         "line": _first(m("penalties", "PenaltyLine"), ruling=ruling),
         "loss": _first(m("penalties", "CaseLoss"), unit=b),
         "export_job": _first(m("servicedesk", "ExportJob"), unit=b, status="done"),
+        "quoted_card": _first(m("repairs", "RepairCard"), unit=b, quote__isnull=False),
+        "issue_movement": _first(m("parts", "StockMovement"), unit=b, kind="issued"),
+        "van_technician": _first(m("servicedesk", "User"), unit=b, username="tech"),
     }
 
 

@@ -118,6 +118,13 @@ ROUTE_KWARGS = {
     "export_job": {"pk": "export_job"},
     "export_job_progress": {"pk": "export_job"},
     "export_job_download": {"pk": "export_job"},
+    "repairs:quote": {"pk": "quoted_card"},
+    "repairs:quote_sign": {"pk": "quoted_card"},
+    "repairs:quote_pdf": {"pk": "quoted_card"},
+    "repairs:quote_action": {"pk": "quoted_card", "action": ("phone", "decline", "fee", "release_unpaid", "use_part")},
+    "parts:van": {"pk": "van_technician"},
+    "parts:movement_new": {"kind": ("receive", "issue", "return", "count")},
+    "parts:issue_note_pdf": {"pk": "issue_movement"},
 }
 
 # Computed values some kwargs need ("kind.attr" where attr is not a model attribute).

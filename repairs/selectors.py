@@ -4,7 +4,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -76,7 +77,12 @@ BOARD_COLUMNS = (
     "technician__username",
     "technician__first_name",
     "technician__last_name",
+    "customer_id",
+    "product__serial_number",
+    "repeat_repair",
 )
+# A new call for a product repaired within this long before it came in is flagged on the board (issue 13).
+REPEAT_WINDOW = dt.timedelta(days=30)
 BOARD_FILTERS = ("unit", "zone", "status", "technician")
 # The board's two parts in order: calls waiting for a technician (overdue ones lead), then calls on site.
 BOARD_PARTS = ((0, RepairCall.AWAITING_ARRIVAL), (1, (RepairCall.Status.ON_SITE,)))
@@ -150,7 +156,11 @@ def _board_rows(qs: QuerySet, *, columns: tuple, position: BoardCursor | None, l
         part = qs.filter(status__in=statuses)
         if position is not None and position.attended == attended:
             part = _after(part, position)
-        fetched = part.order_by("attend_by", "id").values_list(*columns)[: limit - len(rows)]
+        fetched = (
+            part.annotate(repeat_repair=repeat_repair_flag())
+            .order_by("attend_by", "id")
+            .values_list(*columns)[: limit - len(rows)]
+        )
         rows += [BoardRow(*row, attended=attended) for row in fetched]
         if len(rows) >= limit:
             break
@@ -174,8 +184,24 @@ class BoardRow(NamedTuple):
     technician_username: str | None
     technician_first_name: str | None
     technician_last_name: str | None
+    customer_id: int
+    serial_number: str | None
+    repeat_repair: bool
     unit_name: str = ""
     attended: int = 0
+
+
+def repeat_repair_flag() -> Exists:
+    """An earlier call of the same product was repaired (resolved, or closed after a carry-in) within
+    ``REPEAT_WINDOW`` before this call came in. Read in the board's own query: no query per row."""
+    return Exists(
+        RepairCall.objects.filter(
+            product_id=OuterRef("product_id"), status__in=(RepairCall.Status.RESOLVED, RepairCall.Status.CLOSED)
+        )
+        .exclude(pk=OuterRef("pk"))
+        .annotate(done=Coalesce("resolved_at", "closed_at"))
+        .filter(done__lte=OuterRef("received_at"), done__gte=OuterRef("received_at") - REPEAT_WINDOW)
+    )
 
 
 def technician_calls_today(*, user, now: dt.datetime | None = None) -> list[RepairCall]:

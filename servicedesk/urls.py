@@ -16,6 +16,7 @@ urlpatterns = [
     path("contracts/", include("contracts.urls")),
     path("complaints/", include("complaints.urls")),
     path("penalties/", include("penalties.urls")),
+    path("records/", include("records.urls")),
     path("s/", include("complaints.public_urls")),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),

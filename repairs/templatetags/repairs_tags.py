@@ -1,5 +1,7 @@
 from django import template
 
+from servicedesk import extensions
+
 from .. import presenters
 
 register = template.Library()
@@ -20,3 +22,9 @@ def status_label(value, instance):
         return type(instance).Status(value).label
     except ValueError:
         return value
+
+
+@register.simple_tag
+def record_url(kind, key):
+    """The customer's or product's record page, when an app above repairs provides one (servicedesk.extensions)."""
+    return extensions.record_link(kind, key)

@@ -145,6 +145,8 @@ def _objects(world: World) -> dict:
         "ruling": ruling,
         "line": _first(m("penalties", "PenaltyLine"), ruling=ruling),
         "loss": _first(m("penalties", "CaseLoss"), unit=b),
+        "customer": _first(m("repairs", "Customer"), unit=b),
+        "product": _first(m("repairs", "Product"), customer__unit=b),
     }
 
 

@@ -107,6 +107,8 @@ ROUTE_KWARGS = {
     "penalties:proceeds_record": {"pk": "loss"},
     "penalties:ledger_export": {"fmt": ("csv", "xlsx")},
     "survey_public:answer": {"card_id": "survey_card", "token": "survey_card.token"},
+    "records:customer": {"pk": "customer"},
+    "records:product": {"serial": "product.serial_number"},
 }
 
 # Computed values some kwargs need ("kind.attr" where attr is not a model attribute).

@@ -30,6 +30,10 @@ CALL_TEXT = (
 )
 CUSTOMER_TEXT = "(name || ' ' || phone || ' ' || " + PHONE_DIGITS.format(col="phone") + ")"
 
+# The columns behind those expressions, for terms too short for the index (tested one by one).
+CALL_COLUMNS = ("number", "contact_name", "contact_phone", "problem")
+CUSTOMER_COLUMNS = ("name", "phone")
+
 MAX_TERMS = 8
 MAX_IDS_PER_TERM = 1000  # more matching customers/products than this: the term asks the tables directly
 MAX_EXACT = 200
@@ -76,3 +80,7 @@ def qualified(expression: str, table: str) -> str:
         lambda m: f'"{table}"."{m.group(1)}"',
         expression,
     )
+
+
+def qualified_columns(columns, table: str) -> tuple:
+    return tuple(f'"{table}"."{c}"' for c in columns)

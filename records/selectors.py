@@ -123,6 +123,10 @@ class CallCursor:
 class CallPage:
     rows: list
     next_cursor: str | None
+    searched_to: dt.datetime | None = None  # a short-word search read the calls back to here on this page
+
+
+SHORT_SEARCH_WINDOW = 2000
 
 
 def has_complaint() -> Q:
@@ -169,6 +173,9 @@ def filtered_calls(*, user, filters: dict) -> QuerySet:
 class SearchPlan:
     conditions: list  # one boolean expression per term, all must hold
     exact_ids: list[int]
+    # Every term is shorter than a trigram: no index can find the calls, so the search reads them in the
+    # list's order, ``SHORT_SEARCH_WINDOW`` calls per page at most (the next page reads on from there).
+    short_only: bool = False
 
 
 def _like() -> tuple[str, str]:
@@ -183,11 +190,15 @@ def _scope_sql(user, column: str) -> tuple[str, list]:
     return f"{column} = %s", [user.unit_id]
 
 
-def _term_match_sql(term: search.Term, expression: str, *, indexed: bool) -> tuple[str, list]:
+def _term_match_sql(term: search.Term, expression: str, *, indexed: bool, columns=()) -> tuple[str, list]:
     op, escape = _like()
-    if not indexed:
-        expression = f"({expression} || '')"  # not the index expression: the planner does not scan the index
-    parts, params = [f"{expression} {op} %s{escape}"], [search.like_pattern(term.text)]
+    if term.text.lower() == term.text.upper():
+        op = "LIKE"  # nothing to fold (Chinese, digits): a plain LIKE is the same test, much cheaper per row
+    pattern = search.like_pattern(term.text)
+    if not indexed and columns:
+        # No trigram to look up: each column is tested on its own (cheaper than building the whole text).
+        return "(" + " OR ".join(f"{c} {op} %s{escape}" for c in columns) + ")", [pattern] * len(columns)
+    parts, params = [f"{expression} {op} %s{escape}"], [pattern]
     if term.digits and term.digits != term.text:
         parts.append(f"{expression} {op} %s{escape}")
         params.append(search.like_pattern(term.digits))
@@ -204,13 +215,15 @@ def search_plan(*, user, q: str) -> SearchPlan | None:
     scope_k, scope_params = _scope_sql(user, "k.unit_id")
     pieces, params = [], []
     for i, term in enumerate(terms):
-        match, match_params = _term_match_sql(term, customer_text, indexed=term.indexed)
+        match, match_params = _term_match_sql(
+            term, customer_text, indexed=term.indexed, columns=search.qualified_columns(search.CUSTOMER_COLUMNS, "k")
+        )
         pieces.append(
             f"SELECT * FROM (SELECT 'c' AS kind, {i} AS term, k.id FROM repairs_customer k "  # noqa: S608 - constant SQL; every value is a parameter
             f"WHERE {scope_k} AND {match} LIMIT {search.MAX_IDS_PER_TERM + 1}) AS c{i}"
         )
         params += [*scope_params, *match_params]
-        match, match_params = _term_match_sql(term, serial, indexed=term.indexed)
+        match, match_params = _term_match_sql(term, serial, indexed=term.indexed, columns=(serial,))
         pieces.append(
             f"SELECT * FROM (SELECT 'p' AS kind, {i} AS term, p.id FROM repairs_product p "  # noqa: S608 - constant SQL; every value is a parameter
             f"JOIN repairs_customer k ON k.id = p.customer_id "
@@ -256,10 +269,12 @@ def search_plan(*, user, q: str) -> SearchPlan | None:
     call_text = search.qualified(search.CALL_TEXT, RepairCall._meta.db_table)
     table = RepairCall._meta.db_table
     for i, term in enumerate(terms):
-        sql, sql_params = _term_match_sql(term, call_text, indexed=term.indexed)
+        sql, sql_params = _term_match_sql(
+            term, call_text, indexed=term.indexed, columns=search.qualified_columns(search.CALL_COLUMNS, table)
+        )
         alternatives, alternative_params = [sql], list(sql_params)
         for kind, column, source in (
-            ("c", "customer_id", (customer_text, "repairs_customer k", "k.id", scope_k)),
+            ("c", "customer_id", (customer_text, "repairs_customer k", "k.id", scope_k, search.CUSTOMER_COLUMNS)),
             (
                 "p",
                 "product_id",
@@ -268,8 +283,11 @@ def search_plan(*, user, q: str) -> SearchPlan | None:
         ):
             matched = ids.get((kind, i), [])
             if len(matched) > search.MAX_IDS_PER_TERM:
-                expression, tables, key, scope = source
-                match, match_params = _term_match_sql(term, expression, indexed=term.indexed)
+                expression, tables, key, scope, columns = source
+                alias = key.split(".")[0]
+                match, match_params = _term_match_sql(
+                    term, expression, indexed=term.indexed, columns=search.qualified_columns(columns, alias)
+                )
                 alternatives.append(f'"{table}"."{column}" IN (SELECT {key} FROM {tables} WHERE {scope} AND {match})')  # noqa: S608 - constant SQL; every value is a parameter
                 alternative_params += [*scope_params, *match_params]
             elif matched:
@@ -278,7 +296,7 @@ def search_plan(*, user, q: str) -> SearchPlan | None:
         conditions.append(
             RawSQL("(" + " OR ".join(alternatives) + ")", alternative_params, output_field=BooleanField())  # noqa: S611 - constant SQL; every value is a parameter
         )
-    return SearchPlan(conditions=conditions, exact_ids=exact_ids)
+    return SearchPlan(conditions=conditions, exact_ids=exact_ids, short_only=not any(t.indexed for t in terms))
 
 
 def call_history(*, user, filters: dict, cursor: str | None = None, limit: int = CALLS_PAGE_SIZE) -> CallPage:
@@ -299,13 +317,26 @@ def call_history(*, user, filters: dict, cursor: str | None = None, limit: int =
             parts = [(0, qs.filter(pk__in=plan.exact_ids)), (1, qs.exclude(pk__in=plan.exact_ids))]
     position = CallCursor.decode(cursor)
     rows: list = []
+    window_end = None
     for part, part_qs in parts:
         if position is not None and position.part > part:
             continue
         if position is not None and position.part == part:
-            part_qs = part_qs.filter(received_at__lte=position.received_at).filter(
-                Q(received_at__lt=position.received_at) | Q(id__lt=position.id)
-            )
+            part_qs = _after_call(part_qs, position)
+        if part == 1 and plan is not None and plan.short_only:
+            # The last call of the window this page may read (one short index walk, bounded, whatever the depth).
+            unsearched = filtered_calls(user=user, filters=filters)
+            if position is not None and position.part == 1:
+                unsearched = _after_call(unsearched, position)
+            window_end = (
+                unsearched.order_by("-received_at", "-id").values_list("received_at", "id")[
+                    SHORT_SEARCH_WINDOW - 1 : SHORT_SEARCH_WINDOW
+                ]
+            ).first()
+            if window_end is not None:
+                part_qs = part_qs.filter(received_at__gte=window_end[0]).filter(
+                    Q(received_at__gt=window_end[0]) | Q(id__gte=window_end[1])
+                )
         fetched = (
             part_qs.annotate(problem_start=Left("problem", 80))
             .order_by("-received_at", "-id")
@@ -314,10 +345,22 @@ def call_history(*, user, filters: dict, cursor: str | None = None, limit: int =
         rows += [CallRow(*row, part=part) for row in fetched]
         if len(rows) > limit:
             break
-    if len(rows) <= limit:
-        return CallPage(rows=rows, next_cursor=None)
-    last = rows[limit - 1]
-    return CallPage(rows=rows[:limit], next_cursor=CallCursor(last.part, last.received_at, last.id).encode())
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        return CallPage(rows=rows[:limit], next_cursor=CallCursor(last.part, last.received_at, last.id).encode())
+    if window_end is not None:
+        # Fewer matches than a page in this window: the next page searches the calls before it.
+        return CallPage(
+            rows=rows, next_cursor=CallCursor(1, window_end[0], window_end[1]).encode(), searched_to=window_end[0]
+        )
+    return CallPage(rows=rows, next_cursor=None)
+
+
+def _after_call(qs: QuerySet, position: CallCursor) -> QuerySet:
+    """Calls after the cursor in (received_at desc, id desc); the plain bound lets the index range-scan."""
+    return qs.filter(received_at__lte=position.received_at).filter(
+        Q(received_at__lt=position.received_at) | Q(id__lt=position.id)
+    )
 
 
 # --- customer record -----------------------------------------------------------------------------------
@@ -426,13 +469,17 @@ def _timeline_parts(*, user, customer: Customer) -> list[QuerySet]:
     text = CharField()
 
     def shaped(qs, *, at, kind, title, detail, call):
-        return scope_to_user(qs, user=user).values_list(
-            Cast(at, DateTimeField()),
-            Value(kind, output_field=text),
-            "id",
-            Cast(title, text),
-            Cast(detail, text),
-            Cast(call, IntegerField()),
+        return (
+            scope_to_user(qs, user=user)
+            .annotate(
+                t_at=Cast(at, DateTimeField()),
+                t_kind=Value(kind, output_field=text),
+                t_id=F("id"),
+                t_title=Cast(title, text),
+                t_detail=Cast(detail, text),
+                t_call=Cast(call, IntegerField()),
+            )
+            .values_list("t_at", "t_kind", "t_id", "t_title", "t_detail", "t_call")
         )
 
     return [
@@ -534,10 +581,10 @@ def customer_timeline(*, user, customer: Customer, cursor: str | None = None, li
                 after |= Q(**{field: position.at, "id__lt": position.id})
             qs = qs.filter(after)
         if connection.features.supports_slicing_ordering_in_compound:
-            qs = qs.order_by(f"-{sources[kind]}", "-id")[: limit + 1]
+            qs = qs.order_by("-t_at", "-t_id")[: limit + 1]
         cut.append(qs)
     union = cut[0].union(*cut[1:], all=True)
-    rows = [TimelineEntry(*row) for row in union.order_by("-1", "-2", "-3")[: limit + 1]]
+    rows = [TimelineEntry(*row) for row in union.order_by("-t_at", "-t_kind", "-t_id")[: limit + 1]]
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

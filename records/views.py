@@ -113,6 +113,7 @@ def calls(request):
         "show_unit": user.sees_all_units,
         "first_url": "?" + urlencode(params) if request.GET.get("after") else None,
         "next_url": "?" + urlencode([*params, ("after", page.next_cursor)]) if page.next_cursor else None,
+        "searched_to": page.searched_to,
         "saved_views": saved_views_html(request, SavedView.Page.CALLS),
         # h-exports wires its export links here at merge (the list's filters are in ``export_query``).
         "export_query": _filters_of(request.GET),

@@ -105,9 +105,9 @@ def board_rows_html(rows: list[BoardRow], *, now: dt.datetime, show_unit: bool) 
             href = customer_pattern.replace(str(_URL_PLACEHOLDER), str(row.customer_id))
             customer = f'<a href="{e(href)}">{customer}</a>'
         product = ""
-        if product_pattern and row.serial_number:
-            href = product_pattern.replace(_SERIAL_PLACEHOLDER, quote(row.serial_number, safe=""))
-            product = f'<br><small><a href="{e(href)}">{e(row.serial_number)}</a></small>'
+        if product_pattern and row.product_serial_number:
+            href = product_pattern.replace(_SERIAL_PLACEHOLDER, quote(row.product_serial_number, safe=""))
+            product = f'<br><small><a href="{e(href)}">{e(row.product_serial_number)}</a></small>'
         flags = (repeat_badge if row.repeat_repair else "") + product
         out.append(
             f'<tr class="{state.css}" data-call="{e(row.number)}">'

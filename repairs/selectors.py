@@ -185,7 +185,7 @@ class BoardRow(NamedTuple):
     technician_first_name: str | None
     technician_last_name: str | None
     customer_id: int
-    serial_number: str | None
+    product_serial_number: str | None
     repeat_repair: bool
     unit_name: str = ""
     attended: int = 0

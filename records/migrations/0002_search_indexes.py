@@ -32,6 +32,6 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("records", "0001_initial"), ("repairs", "0007_call_received_index")]
+    dependencies = [("records", "0001_initial"), ("repairs", "0007_call_history_indexes")]
 
     operations = [TrigramExtension(), migrations.RunPython(create, drop)]

@@ -234,7 +234,7 @@ def test_search_can_use_the_trigram_index(dispatcher, head_office_user):
         _call(dispatcher, problem=f"打印机卡纸 {i}", minutes_ago=i)
     with CaptureQueriesContext(connection) as ctx:
         call_history(user=head_office_user, filters={"q": "打印机 卡纸"})
-    sql = [q["sql"] for q in ctx.captured_queries if "repairs_repaircall" in q["sql"] and "ILIKE" in q["sql"]][-1]
+    sql = [q["sql"] for q in ctx.captured_queries if "repairs_repaircall" in q["sql"] and "LIKE" in q["sql"]][-1]
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_indexscan = off")

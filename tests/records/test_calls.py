@@ -107,7 +107,7 @@ def test_keyset_pages_walk_every_call_once(desk, dispatcher):
     calls = [_call(dispatcher, minutes_ago=i) for i in range(7)]
     seen, url = [], None
     for _ in range(10):
-        response = desk.get(reverse("records:calls") + (url or "?all=1"), {} if url else {})
+        response = desk.get(reverse("records:calls") + (url or "?all=1"))
         got = numbers(response)
         seen += got
         found = NEXT.search(response.text)

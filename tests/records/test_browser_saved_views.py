@@ -13,7 +13,7 @@ from repairs import services
 from servicedesk.roles import Role
 from tests.browser import launched_chromium
 from tests.factories import UserFactory, log_call
-from tests.repairs.test_browser_dispatch import PASSWORD, TIMEOUT_MS, _open_page
+from tests.repairs.test_browser_dispatch import PASSWORD, _open_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

@@ -1,6 +1,5 @@
 """The records' pages: call history with search and saved views, the customer and the product records."""
 
-import datetime as dt
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -17,11 +16,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from complaints.models import ComplaintCase, CustomerOpinion
 from repairs.models import RepairCall
-from repairs.presenters import deadline_state_of
 from servicedesk.exceptions import ApplicationError
-from servicedesk.models import person_name
 
-from . import selectors, services
+from . import presenters, selectors, services
 from .forms import CallFilterForm, SavedViewForm
 from .models import SavedView
 
@@ -84,32 +81,12 @@ def calls(request):
     else:
         filters = form.cleaned_data if form.is_bound else {}
         page = selectors.call_history(user=user, filters=filters, cursor=request.GET.get("after"))
-    now = timezone.now()
-    status_labels = dict(RepairCall.Status.choices)
-    coverage_labels = dict(RepairCall.Coverage.choices)
-    rows = []
-    for row in page.rows:
-        rows.append(
-            {
-                "row": row,
-                "status": status_labels.get(row.status, ""),
-                "coverage": coverage_labels.get(row.coverage, ""),
-                "state": deadline_state_of(
-                    status=row.status, attend_by=row.attend_by, arrived_at=row.arrived_at, at_risk=_NO_WARNING, now=now
-                ),
-                "technician": person_name(
-                    username=row.technician_username,
-                    first_name=row.technician_first_name,
-                    last_name=row.technician_last_name,
-                )
-                if row.technician_id
-                else "",
-            }
-        )
+    rows_html = presenters.call_rows_html(page.rows, now=timezone.now(), show_unit=user.sees_all_units)
     params = [(k, v) for k, v in request.GET.items() if k != "after"]
     context = {
         "form": form,
-        "rows": rows,
+        "rows_html": rows_html,
+        "has_rows": bool(page.rows),
         "show_unit": user.sees_all_units,
         "first_url": "?" + urlencode(params) if request.GET.get("after") else None,
         "next_url": "?" + urlencode([*params, ("after", page.next_cursor)]) if page.next_cursor else None,
@@ -121,7 +98,6 @@ def calls(request):
     return render(request, "records/calls.html", context)
 
 
-_NO_WARNING = dt.timedelta(0)
 
 
 def _back(request, page: str, querystring: str = ""):

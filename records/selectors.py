@@ -242,8 +242,14 @@ def search_plan(*, user, q: str) -> SearchPlan | None:
             )
         )
         if whole.digits:
+            # The trigram index finds the candidates (LIKE on the indexed text), the equality keeps the exact ones.
             digits_expr = search.PHONE_DIGITS.format(col="c.contact_phone")
-            exact.append((f"{digits_expr} = %s", [whole.digits]))
+            exact.append(
+                (
+                    f"{search.qualified(search.CALL_TEXT, 'c')} LIKE %s AND {digits_expr} = %s",
+                    [search.like_pattern(whole.digits), whole.digits],
+                )
+            )
             customer_digits = search.PHONE_DIGITS.format(col="k.phone")
             exact.append(
                 (

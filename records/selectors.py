@@ -13,7 +13,6 @@ from django.db import connection
 from django.db.models import (
     BooleanField,
     CharField,
-    DateTimeField,
     Exists,
     F,
     IntegerField,
@@ -478,7 +477,7 @@ def _timeline_parts(*, user, customer: Customer) -> list[QuerySet]:
         return (
             scope_to_user(qs, user=user)
             .annotate(
-                t_at=Cast(at, DateTimeField()),
+                t_at=at,  # every kind's time is a DateTimeField (a Cast would cut SQLite's microseconds)
                 t_kind=Value(kind, output_field=text),
                 t_id=F("id"),
                 t_title=Cast(title, text),
@@ -588,6 +587,8 @@ def customer_timeline(*, user, customer: Customer, cursor: str | None = None, li
             qs = qs.filter(after)
         if connection.features.supports_slicing_ordering_in_compound:
             qs = qs.order_by("-t_at", "-t_id")[: limit + 1]
+        else:
+            qs = qs.order_by()  # SQLite: no ORDER BY inside a UNION's parts (the models' default ordering)
         cut.append(qs)
     union = cut[0].union(*cut[1:], all=True)
     rows = [TimelineEntry(*row) for row in union.order_by("-t_at", "-t_kind", "-t_id")[: limit + 1]]

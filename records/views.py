@@ -98,8 +98,6 @@ def calls(request):
     return render(request, "records/calls.html", context)
 
 
-
-
 def _back(request, page: str, querystring: str = ""):
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):

@@ -8,9 +8,11 @@ term is ``call text ILIKE %term% OR customer_id = ANY(...) OR product_id = ANY(.
 answers by OR-ing and AND-ing bitmap index scans: the calls table is never read row by row.
 
 Trigrams need three characters: a term of one or two characters (a two-character Chinese word like 卡纸)
-cannot use the index. It is written so the planner does not try (``call text || ''``), and checked on the
-rows the other terms found; a search of short terms only walks the calls in the list's order (newest first,
-an index scan) and stops after a page. On SQLite every condition is a plain ``LIKE``.
+cannot use the index. It is tested column by column (not on the indexed expression, so the planner does not
+scan the index for it) on the rows the other terms found; a search of short terms only reads at most
+``records.selectors.SHORT_SEARCH_WINDOW`` calls per page in the list's order (newest first, an index range) and
+the next page reads on from there. A term without upper/lower case (Chinese, digits) uses ``LIKE``, which is the
+same test as ``ILIKE`` and much cheaper per row. On SQLite every condition is a plain ``LIKE``.
 
 Phone numbers match whatever spaces, dashes and brackets either side has: digits are compared with digits.
 Ranking: calls whose number, product serial or phone equals the whole search come first.

@@ -287,8 +287,11 @@ class RepairCall(models.Model):
                 ),
             ),
             models.Index(fields=["technician", "status"], name="call_technician_idx"),
-            models.Index(fields=["unit", "received_at"], name="call_unit_received_idx"),
+            # A unit's calls by time; with the id the call history's keyset order (issue 13) reads it in order.
+            models.Index(fields=["unit", "received_at", "id"], name="call_unit_received_idx"),
             models.Index(fields=["contact_phone"], name="call_contact_phone_idx"),
+            # The call history of every unit (head office), newest first (keyset on received_at, id).
+            models.Index(fields=["received_at", "id"], name="call_received_idx"),
         ]
 
     def __str__(self):

@@ -7,13 +7,14 @@ building its rows here rather than in template logic keeps a page of 50 calls ch
 import datetime as dt
 import html
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from servicedesk import extensions
 from servicedesk.calendars import is_at_risk, is_overdue
 from servicedesk.models import person_name
 
@@ -81,6 +82,13 @@ def board_rows_html(rows: list[BoardRow], *, now: dt.datetime, show_unit: bool) 
     status_labels = {value: str(label) for value, label in RepairCall.Status.choices}
     # One reverse() for the page: the detail URL differs between rows only by the call's id.
     url_pattern = reverse("repairs:call_detail", args=[_URL_PLACEHOLDER])
+    # The customer's and the product's records, when an app above repairs provides them (servicedesk.extensions).
+    customer_pattern = extensions.record_link("customer", _URL_PLACEHOLDER)
+    product_pattern = extensions.record_link("product", _SERIAL_PLACEHOLDER)
+    repeat_badge = (
+        f' <span class="badge text-bg-warning repeat-repair" title="{e(_("Repaired in the last 30 days"))}">'
+        f"{e(_('repeat repair'))}</span>"
+    )
     local = timezone.get_current_timezone()
     out = []
     for row in rows:
@@ -103,13 +111,22 @@ def board_rows_html(rows: list[BoardRow], *, now: dt.datetime, show_unit: bool) 
             else "—"
         )
         url = url_pattern.replace(str(_URL_PLACEHOLDER), str(row.id))
+        customer = e(row.customer_name)
+        if customer_pattern:
+            href = customer_pattern.replace(str(_URL_PLACEHOLDER), str(row.customer_id))
+            customer = f'<a href="{e(href)}">{customer}</a>'
+        product = ""
+        if product_pattern and row.product_serial_number:
+            href = product_pattern.replace(_SERIAL_PLACEHOLDER, quote(row.product_serial_number, safe=""))
+            product = f'<br><small><a href="{e(href)}">{e(row.product_serial_number)}</a></small>'
+        flags = (repeat_badge if row.repeat_repair else "") + product
         out.append(
             f'<tr class="{state.css}" data-call="{e(row.number)}">'
-            f'<td><a href="{e(url)}">{e(row.number)}</a></td>'
+            f'<td><a href="{e(url)}">{e(row.number)}</a>{flags}</td>'
             f'<td class="deadline">{row.attend_by.astimezone(local):%m-%d %H:%M} '
             f'<span class="badge text-bg-{state.badge}">{e(state.text)}</span></td>'
             f"<td>{e(status_labels[row.status])}</td>"
-            f'<td>{e(row.customer_name)}<br><small class="text-muted">{e(row.contact_phone)}</small></td>'
+            f'<td>{customer}<br><small class="text-muted">{e(row.contact_phone)}</small></td>'
             f"<td>{e(row.site_address)}</td><td>{e(row.zone_name)}</td><td>{e(technician)}</td>"
             + (f"<td>{e(row.unit_name)}</td>" if show_unit else "")
             + "</tr>"
@@ -118,6 +135,7 @@ def board_rows_html(rows: list[BoardRow], *, now: dt.datetime, show_unit: bool) 
 
 
 _URL_PLACEHOLDER = 2_147_483_647
+_SERIAL_PLACEHOLDER = "serial-placeholder-0"
 
 
 def page_urls(query, *, next_cursor: str | None) -> tuple[str, str | None]:

@@ -1,10 +1,12 @@
 """Reads, always scoped to the user's unit (deny by default)."""
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -80,14 +82,20 @@ BOARD_COLUMNS = (
     "technician__first_name",
     "technician__last_name",
     "appointment_at",
+    "customer_id",
+    "product__serial_number",
+    "repeat_repair",
 )
+# A new call for a product repaired within this long before it came in is flagged on the board (issue 13).
+REPEAT_WINDOW = dt.timedelta(days=30)
 BOARD_FILTERS = ("unit", "zone", "status", "technician")
 # The board's parts in order: (attended, statuses, order field, whether the call has an appointment).
 # Calls waiting for a technician (overdue ones lead) by deadline, then calls on site, then planned work
 # (revisits, waiting for parts, planned maintenance) by its appointment time.
 PLANNED_PART = 2
 # Part of every cached page's key: a page cached with another row layout (a deploy) is never read back.
-BOARD_LAYOUT = "planned-v1"
+# Derived from the columns, so a change of layout cannot forget it.
+BOARD_LAYOUT = hashlib.sha256("|".join(BOARD_COLUMNS).encode()).hexdigest()[:12]
 BOARD_PARTS = (
     (0, RepairCall.AWAITING_ARRIVAL, "attend_by", False),
     (1, (RepairCall.Status.ON_SITE,), "attend_by", None),
@@ -188,7 +196,11 @@ def _board_rows(qs: QuerySet, *, columns: tuple, position: BoardCursor | None, l
             part = part.filter(appointment_at__isnull=not planned)
         if position is not None and position.attended == attended:
             part = _after(part, position, key=key)
-        fetched = part.order_by(key, "id").values_list(*columns)[: limit - len(rows)]
+        fetched = (
+            part.annotate(repeat_repair=repeat_repair_flag())
+            .order_by(key, "id")
+            .values_list(*columns)[: limit - len(rows)]
+        )
         rows += [BoardRow(*row, attended=attended) for row in fetched]
         if len(rows) >= limit:
             break
@@ -213,8 +225,24 @@ class BoardRow(NamedTuple):
     technician_first_name: str | None
     technician_last_name: str | None
     appointment_at: dt.datetime | None
+    customer_id: int
+    product_serial_number: str | None
+    repeat_repair: bool
     unit_name: str = ""
     attended: int = 0
+
+
+def repeat_repair_flag() -> Exists:
+    """An earlier call of the same product was repaired (resolved, or closed after a carry-in) within
+    ``REPEAT_WINDOW`` before this call came in. Read in the board's own query: no query per row."""
+    return Exists(
+        RepairCall.objects.filter(
+            product_id=OuterRef("product_id"), status__in=(RepairCall.Status.RESOLVED, RepairCall.Status.CLOSED)
+        )
+        .exclude(pk=OuterRef("pk"))
+        .annotate(done=Coalesce("resolved_at", "closed_at"))
+        .filter(done__lte=OuterRef("received_at"), done__gte=OuterRef("received_at") - REPEAT_WINDOW)
+    )
 
 
 def technician_calls_today(*, user, now: dt.datetime | None = None) -> list[RepairCall]:

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "complaints",
     "penalties",
     "dashboard",
+    "records",
     "demo",
 ]
 

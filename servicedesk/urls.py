@@ -18,6 +18,7 @@ urlpatterns = [
     path("penalties/", include("penalties.urls")),
     path("dashboard/", include("dashboard.urls")),
     path("parts/", include("parts.urls")),
+    path("records/", include("records.urls")),
     path("s/", include("complaints.public_urls")),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),

@@ -1,5 +1,7 @@
 from django import template
 
+from servicedesk import extensions
+
 from .. import presenters, selectors_field
 
 register = template.Library()
@@ -26,3 +28,9 @@ def status_label(value, instance):
 def call_fee_balance(context, call):
     """What the call's customer still owes for its visits (DOMAIN 2), scoped to the viewing user."""
     return selectors_field.call_fee_balance(user=context["request"].user, call=call)
+
+
+@register.simple_tag
+def record_url(kind, key):
+    """The customer's or product's record page, when an app above repairs provides one (servicedesk.extensions)."""
+    return extensions.record_link(kind, key)

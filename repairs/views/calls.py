@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from servicedesk import extensions
 from servicedesk.exceptions import ApplicationError
 from servicedesk.roles import Role
 from servicedesk.workflow import history_for
@@ -27,6 +28,10 @@ def _form_error(form, exc: ApplicationError) -> None:
 @require_GET
 @permission_required("repairs.view_repaircall", raise_exception=True)
 def board(request):
+    # Apps above repairs add to the board through servicedesk.extensions (records: saved views, the default view).
+    going = extensions.page_default("board", request)
+    if going is not None:
+        return going
     user = request.user
     technicians = selectors.technicians_visible(user=user, unit_id=request.GET.get("unit"))
     form = BoardFilterForm(request.GET or None, user=user, technicians=technicians)
@@ -43,10 +48,10 @@ def board(request):
         "first_url": None if not request.GET.get("after") else first_url,
         "next_url": next_url,
     }
-    template = (
-        "repairs/_board_table.html" if request.htmx and request.htmx.target == "board-table" else "repairs/board.html"
-    )
-    return render(request, template, context)
+    if request.htmx and request.htmx.target == "board-table":
+        return render(request, "repairs/_board_table.html", context)
+    context["toolbar"] = extensions.toolbar_html("board", request)
+    return render(request, "repairs/board.html", context)
 
 
 @require_http_methods(["GET", "POST"])

@@ -181,6 +181,8 @@ def _objects(world: World) -> dict:
         "quoted_card": _first(m("repairs", "RepairCard"), unit=b, quote__isnull=False),
         "issue_movement": _first(m("parts", "StockMovement"), unit=b, kind="issued"),
         "van_technician": _first(m("servicedesk", "User"), unit=b, username="tech"),
+        "customer": _first(m("repairs", "Customer"), unit=b),
+        "product": _first(m("repairs", "Product"), customer__unit=b),
     }
 
 

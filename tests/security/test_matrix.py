@@ -125,6 +125,8 @@ ROUTE_KWARGS = {
     "parts:van": {"pk": "van_technician"},
     "parts:movement_new": {"kind": ("receive", "issue", "return", "count")},
     "parts:issue_note_pdf": {"pk": "issue_movement"},
+    "records:customer": {"pk": "customer"},
+    "records:product": {"serial": "product.serial_number"},
 }
 
 # Computed values some kwargs need ("kind.attr" where attr is not a model attribute).

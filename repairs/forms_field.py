@@ -8,14 +8,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from servicedesk.exceptions import ApplicationError
-from servicedesk.forms import DecimalField
+from servicedesk.forms import DateField, DateTimeField, VersionField, bounded_decimal, bounded_integer
 
 from .forms import DATETIME_INPUT
-from .models import RegisterEntry
+from .models import FeeCollection, RegisterEntry, ServiceVoucher, VoucherPart
 from .services.vouchers import MAX_PARTS, PartLine
 from .signatures import signature_from_data_url
-
-MONEY = {"max_digits": 10, "decimal_places": 2}
 
 
 def _now_minute() -> dt.datetime:
@@ -23,14 +21,18 @@ def _now_minute() -> dt.datetime:
 
 
 class VoucherForm(forms.Form):
-    arrived_at = forms.DateTimeField(label=_("Arrived on site"), widget=DATETIME_INPUT)
-    departed_at = forms.DateTimeField(label=_("Left the site"), widget=DATETIME_INPUT)
+    arrived_at = DateTimeField(label=_("Arrived on site"), widget=DATETIME_INPUT)
+    departed_at = DateTimeField(label=_("Left the site"), widget=DATETIME_INPUT)
     work_done = forms.CharField(label=_("Work done"), max_length=4000, widget=forms.Textarea(attrs={"rows": 4}))
-    labour_charge = DecimalField(
-        label=_("Labour charge (yuan)"), min_value=Decimal("0"), initial=Decimal("0.00"), **MONEY
+    labour_charge = bounded_decimal(
+        ServiceVoucher,
+        "labour_charge",
+        label=_("Labour charge (yuan)"),
+        min_value=Decimal("0"),
+        initial=Decimal("0.00"),
     )
     misuse = forms.BooleanField(label=_("Damaged by misuse (paid even in warranty or under contract)"), required=False)
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = VersionField(required=False)
 
     def clean(self):
         data = super().clean()
@@ -42,8 +44,12 @@ class VoucherForm(forms.Form):
 class PartForm(forms.Form):
     part_number = forms.CharField(label=_("Part number"), max_length=64, required=False)
     description = forms.CharField(label=_("Description"), max_length=200, required=False)
-    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=9999, required=False)
-    unit_price = DecimalField(label=_("Unit price"), min_value=Decimal("0"), required=False, **MONEY)
+    quantity = bounded_integer(
+        VoucherPart, "quantity", label=_("Quantity"), min_value=1, max_value=9999, required=False
+    )
+    unit_price = bounded_decimal(
+        VoucherPart, "unit_price", label=_("Unit price"), min_value=Decimal("0"), required=False
+    )
 
     def clean(self):
         data = super().clean()
@@ -94,11 +100,11 @@ class SignatureField(forms.CharField):
 class SignForm(forms.Form):
     signed_by_name = forms.CharField(label=_("Customer's name (who signs)"), max_length=100)
     signature = SignatureField(label=_("Signature"))
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = VersionField(required=False)
 
 
 class FeeForm(forms.Form):
-    amount = DecimalField(label=_("Amount collected (yuan)"), **MONEY)
+    amount = bounded_decimal(FeeCollection, "amount", label=_("Amount collected (yuan)"))
     receipt_number = forms.CharField(label=_("Receipt number"), max_length=64)
 
     def clean_amount(self):
@@ -116,7 +122,7 @@ class InvoiceForm(forms.Form):
 
 class ReconciliationFilterForm(forms.Form):
     unit = forms.ModelChoiceField(label=_("Unit"), queryset=None, required=False)
-    day = forms.DateField(label=_("Day"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    day = DateField(label=_("Day"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, units, **kwargs):
         super().__init__(*args, **kwargs)
@@ -136,8 +142,8 @@ class CarryInForm(forms.Form):
     parts_planned = forms.CharField(
         label=_("Parts needed"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
-    promised_at = forms.DateTimeField(label=_("Promised completion"), widget=DATETIME_INPUT)
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    promised_at = DateTimeField(label=_("Promised completion"), widget=DATETIME_INPUT)
+    version = VersionField(required=False)
 
     def __init__(self, *args, vouchers, **kwargs):
         super().__init__(*args, **kwargs)
@@ -161,18 +167,18 @@ class ReleaseForm(forms.Form):
 
 class CardTransitionForm(forms.Form):
     note = forms.CharField(label=_("Note"), max_length=1000, required=False)
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = VersionField(required=False)
 
 
 class DelayReportForm(forms.Form):
     reason = forms.CharField(
         label=_("Why the promised time cannot be kept"), max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
     )
-    new_promised_at = forms.DateTimeField(label=_("New promised completion"), widget=DATETIME_INPUT)
+    new_promised_at = DateTimeField(label=_("New promised completion"), widget=DATETIME_INPUT)
 
 
 class RescheduleForm(forms.Form):
-    new_promised_at = forms.DateTimeField(label=_("New promised completion"), widget=DATETIME_INPUT)
+    new_promised_at = DateTimeField(label=_("New promised completion"), widget=DATETIME_INPUT)
     reason = forms.CharField(label=_("Note"), max_length=1000, required=False)
 
 

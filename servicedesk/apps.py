@@ -8,7 +8,10 @@ class ServicedeskConfig(AppConfig):
     verbose_name = _("Service desk core")
 
     def ready(self):
+        from .forms import bound_admin_forms
         from .roles import sync_role_groups
+
+        bound_admin_forms()
 
         # Groups need the permissions that only exist after every app migrated.
         post_migrate.connect(sync_role_groups, dispatch_uid="servicedesk.sync_role_groups")

@@ -21,3 +21,5 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
 ]
+
+handler400 = "servicedesk.views.bad_request"

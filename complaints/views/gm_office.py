@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from servicedesk.documents import pdf_response
+from servicedesk.forms import bad_request_from
 
 from .. import case_selectors
 from ..case_forms import ReportFilterForm
@@ -63,7 +64,9 @@ def receivables(request):
 def _report(request):
     form = ReportFilterForm(request.GET or None)
     since = until = None
-    if form.is_valid():
+    if form.is_bound and not form.is_valid():
+        raise bad_request_from(form)  # a date outside 1900-2999 or malformed: a 400 saying why
+    if form.is_bound:
         if form.cleaned_data.get("since"):
             since = timezone.make_aware(dt.datetime.combine(form.cleaned_data["since"], dt.time.min))
         if form.cleaned_data.get("until"):

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from servicedesk.bounds import require_fits
 from servicedesk.exceptions import ApplicationError
 from servicedesk.numbering import next_number
 from servicedesk.roles import Role
@@ -72,6 +73,8 @@ def _price(voucher: ServiceVoucher, parts: list[PartLine], *, misuse: bool) -> N
     voucher.cover = decision.cover
     voucher.contract_reference = decision.contract_reference
     parts_total = sum((p.unit_price * p.quantity for p in parts), Decimal("0"))
+    # Each price and quantity fits its column; their products and sum must fit the total's column too.
+    require_fits(ServiceVoucher._meta.get_field("total_due"), voucher.labour_charge + parts_total)
     voucher.total_due = (voucher.labour_charge + parts_total) if decision.is_paid else Decimal("0.00")
 
 

@@ -235,3 +235,23 @@ def test_the_penalty_ledger_month_is_bounded(client, unit, month, status):
     client.force_login(UserFactory(username="accounts", unit=unit, roles=[Role.ACCOUNTING]))
     response = client.get(reverse("penalties:ledger"), {"month": month})
     assert response.status_code == status
+
+
+@pytest.mark.postgres
+def test_a_stored_date_python_cannot_hold_reads_as_the_edge_of_the_range(db):
+    from django.db import connection
+
+    from tests.conftest import is_postgres
+
+    if not is_postgres():
+        pytest.skip("BC dates exist only in PostgreSQL")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT '0001-01-01 00:00+08'::timestamptz, '0044-03-15 BC'::date, '10000-01-01'::date,"
+            " '0001-01-01 BC 12:00'::timestamp, '2026-03-04 05:06+00'::timestamptz"
+        )
+        bc_instant, bc_day, far_day, bc_naive, ordinary = cursor.fetchone()
+    assert bc_instant == dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+    assert (bc_day, far_day) == (bounds.DATE_MIN, bounds.DATE_MAX)
+    assert bc_naive == dt.datetime(1900, 1, 1)
+    assert ordinary == dt.datetime(2026, 3, 4, 5, 6, tzinfo=dt.UTC)

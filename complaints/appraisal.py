@@ -39,6 +39,16 @@ from .models import CustomerOpinion, SurveyCard, TechnicianMonth
 
 RATINGS = ("attitude", "technique", "arrival", "follow_through")
 
+# The penalties app sits above complaints and registers its look-up of approved deductions here when it loads:
+# ``deductions_by_person(*, unit_id, month, person_ids, using) -> {person id: Decimal}``.
+_deductions_by_person = None
+
+
+def register_deductions_lookup(lookup) -> None:
+    global _deductions_by_person  # set once, when the higher app loads
+    _deductions_by_person = lookup
+
+
 
 @dataclass(frozen=True)
 class Criterion:
@@ -262,13 +272,12 @@ def appraisal_for_month(*, unit_id: int, month: dt.date, now: dt.datetime | None
     )
     for technician in technicians:
         rows.setdefault(technician.pk, AppraisalRow(technician_id=technician.pk)).technician_name = str(technician)
-    # Clause 六: the month's approved penalty deductions, one grouped query (imported here: penalties builds on us).
-    from penalties.selectors import deductions_by_person
-
-    for technician_id, total in deductions_by_person(
-        unit_id=unit_id, month=month, person_ids=rows, using=using
-    ).items():
-        rows[technician_id].penalties = total
+    # Clause 六: the month's approved penalty deductions, one grouped query.
+    if _deductions_by_person is not None:
+        for technician_id, total in _deductions_by_person(
+            unit_id=unit_id, month=month, person_ids=rows, using=using
+        ).items():
+            rows[technician_id].penalties = total
     return list(rows.values())
 
 

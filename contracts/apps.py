@@ -5,3 +5,12 @@ from django.utils.translation import gettext_lazy as _
 class ContractsConfig(AppConfig):
     name = "contracts"
     verbose_name = _("Contracts")
+
+    def ready(self):
+        # repairs decides paid or free (DOMAIN 2) and sits below contracts: it asks for contract cover through
+        # the look-up registered here, never by importing contracts.
+        from repairs.services.coverage import register_contract_cover
+
+        from .selectors import contract_covering
+
+        register_contract_cover(contract_covering)

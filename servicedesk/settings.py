@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "contracts",
     "complaints",
     "penalties",
+    "demo",
 ]
 
 MIDDLEWARE = [

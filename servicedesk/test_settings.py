@@ -21,6 +21,11 @@ if not REDIS_URL:
 # django-axes needs a request on every authenticate(); the brute-force tests switch it on.
 AXES_ENABLED = False
 
+# The test database is UTF-8 whatever the cluster was created with (a cluster made under a C/POSIX locale
+# defaults to SQL_ASCII, which stores Chinese as bytes and compares it wrongly): made from template0.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["TEST"] = {**DATABASES["default"].get("TEST", {}), "TEMPLATE": "template0", "CHARSET": "UTF8"}
+
 # The reports replica, always, so every report test reads through it: a test mirror reads the test database
 # itself (never a configured DATABASE_REPLICA_URL), and tests/conftest.py lets it see the test's own
 # uncommitted rows. tests/servicedesk/test_db.py checks which pages read it.

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from servicedesk.exceptions import ApplicationError
 from servicedesk.models import Notification
 from servicedesk.notifications import absolute_url, notifications_queue, render_notice, users_with_role_by_unit
+from servicedesk.numbering import next_number
 from servicedesk.roles import Role
 from servicedesk.scoping import user_may_act_in_unit
 from servicedesk.workflow import apply_transition, lock_for_update, record_status_change
@@ -21,6 +22,7 @@ from ..board_cache import board_changed
 from ..deadlines import attend_by_for
 from ..models import Customer, Product, RegisterEntry, RepairCall, Site, Zone
 from ..notices import CALL_OVERDUE
+from .coverage import contract_covers
 
 # A clock a few minutes ahead on a phone is not an error; more than this is.
 CLOCK_TOLERANCE = dt.timedelta(minutes=5)
@@ -143,13 +145,11 @@ def repair_call_log(
         and product.in_warranty_on(timezone.localtime(received_at).date())
     ):
         coverage = RepairCall.Coverage.WARRANTY
-    if coverage == RepairCall.Coverage.UNKNOWN:
-        from contracts.selectors import is_covered  # DOMAIN 4: a maintenance contract makes the call free
-
-        if is_covered(product=product, site=site, on=timezone.localtime(received_at).date()):
-            coverage = RepairCall.Coverage.CONTRACT
-
-    from servicedesk.numbering import next_number
+    # DOMAIN 4: a maintenance contract makes the call free.
+    if coverage == RepairCall.Coverage.UNKNOWN and contract_covers(
+        product=product, site=site, on=timezone.localtime(received_at).date()
+    ):
+        coverage = RepairCall.Coverage.CONTRACT
 
     call = RepairCall.objects.create(
         number=next_number(series="RC", at=received_at),

@@ -11,10 +11,21 @@ from dataclasses import dataclass
 
 from ..models import Product, RepairCall, ServiceVoucher, Site
 
-try:  # the contracts app owns contract cover; repairs only asks it.
-    from contracts.selectors import contract_covering
-except ImportError:  # contracts without a cover lookup: the warranty decides alone
-    contract_covering = None
+# The contracts app owns contract cover; repairs only asks it. ``contract_covering(*, product, site, on)``
+# returns the covering term or None; contracts' AppConfig.ready registers it.
+contract_covering = None
+
+
+def register_contract_cover(lookup) -> None:
+    global contract_covering  # set once, when the higher app loads
+    contract_covering = lookup
+
+
+def contract_covers(*, product: Product | None, site: Site | None, on: dt.date) -> bool:
+    """DOMAIN 4: is the product or site under a maintenance contract on that day?"""
+    if contract_covering is None or (product is None and site is None):
+        return False
+    return contract_covering(product=product, site=site, on=on) is not None
 
 
 @dataclass(frozen=True)

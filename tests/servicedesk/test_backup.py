@@ -22,6 +22,8 @@ def test_a_backup_restores_into_a_fresh_database_with_every_row(db):
     params = connection.settings_dict
     server = f"postgres://{params['USER']}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}"
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"}}
+    if params.get("PASSWORD"):  # a server that asks for one (a freshly installed Debian's loopback)
+        env["PGPASSWORD"] = params["PASSWORD"]
     result = subprocess.run(
         [str(ROOT / "deploy" / "test-backup-restore"), server],
         cwd=ROOT,

@@ -6,10 +6,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from repairs.models import Customer, RepairCall
-from servicedesk.forms import DecimalField
+from servicedesk.forms import DateField, DateTimeField, bounded_decimal
 from servicedesk.models import OrgUnit
 
-from .models import CauseCategory, ComplaintCase, CustomerOpinion, OpinionFollowUp, ReturnAllowance
+from .models import CaseCost, CauseCategory, ComplaintCase, CustomerOpinion, OpinionFollowUp, ReturnAllowance
 from .services import StageInput
 from .stages import action_owners
 
@@ -58,7 +58,7 @@ class OpinionRecordForm(forms.Form):
         label=_("Received by"),
         choices=[c for c in CustomerOpinion.Source.choices if c[0] != CustomerOpinion.Source.SURVEY_CARD],
     )
-    received_at = forms.DateTimeField(label=_("Received"), widget=LOCAL_DATETIME, initial=timezone.localtime)
+    received_at = DateTimeField(label=_("Received"), widget=LOCAL_DATETIME, initial=timezone.localtime)
     text = _text(_("In the customer's words"))
 
     def __init__(self, *args, units, customers, calls, **kwargs):
@@ -101,7 +101,7 @@ class OpinionCloseForm(forms.Form):
 
 
 class FollowUpForm(forms.Form):
-    followed_up_at = forms.DateTimeField(label=_("When"), widget=LOCAL_DATETIME, initial=timezone.localtime)
+    followed_up_at = DateTimeField(label=_("When"), widget=LOCAL_DATETIME, initial=timezone.localtime)
     method = forms.ChoiceField(label=_("How"), choices=OpinionFollowUp.Method.choices)
     summary = _text(_("What was said"))
 
@@ -118,14 +118,14 @@ class CaseOpenForm(forms.Form):
         label=_("Received by"),
         choices=[c for c in CustomerOpinion.Source.choices if c[0] != CustomerOpinion.Source.SURVEY_CARD],
     )
-    received_at = forms.DateTimeField(label=_("Received"), widget=LOCAL_DATETIME, initial=timezone.localtime)
+    received_at = DateTimeField(label=_("Received"), widget=LOCAL_DATETIME, initial=timezone.localtime)
     product_description = forms.CharField(
         label=_("Product (model, serial number, batch)"), max_length=200, required=False
     )
     description = _text(_("The complaint"))
     customer_request = _text(_("What the customer asks for"), required=False, max_length=2000)
-    claimed_amount = DecimalField(
-        label=_("Claimed amount (yuan)"), min_value=0, max_digits=14, decimal_places=2, initial=0
+    claimed_amount = bounded_decimal(
+        ComplaintCase, "claimed_amount", label=_("Claimed amount (yuan)"), min_value=0, initial=0
     )
 
     def __init__(self, *args, units, customers, calls, opinion=None, **kwargs):
@@ -155,7 +155,7 @@ class StageForm(forms.Form):
     countermeasures = _text(_("Countermeasures"))
     manager_instructions = _text(_("Manager's instructions"))
     comprehensive_opinion = _text(_("Comprehensive opinion (sales and factory)"))
-    claimed_amount = DecimalField(label=_("Claimed amount (yuan)"), min_value=0, max_digits=14, decimal_places=2)
+    claimed_amount = bounded_decimal(ComplaintCase, "claimed_amount", label=_("Claimed amount (yuan)"), min_value=0)
     customer_result = _text(_("Explanation to the customer and the result"))
     note = forms.CharField(
         label=_("Comment"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
@@ -212,9 +212,9 @@ class ReturnForm(forms.Form):
     invoice_number = forms.CharField(label=_("Original invoice"), max_length=64)
     return_slip_number = forms.CharField(label=_("Return slip"), max_length=64, required=False)
     item = forms.CharField(label=_("Item"), max_length=200)
-    slip_quantity = DecimalField(label=_("Quantity on the slip"), min_value=0, max_digits=12, decimal_places=3)
-    unit_price = DecimalField(label=_("Unit price (yuan)"), min_value=0, max_digits=14, decimal_places=2)
-    slip_amount = DecimalField(label=_("Amount on the slip (yuan)"), min_value=0, max_digits=14, decimal_places=2)
+    slip_quantity = bounded_decimal(ReturnAllowance, "slip_quantity", label=_("Quantity on the slip"), min_value=0)
+    unit_price = bounded_decimal(ReturnAllowance, "unit_price", label=_("Unit price (yuan)"), min_value=0)
+    slip_amount = bounded_decimal(ReturnAllowance, "slip_amount", label=_("Amount on the slip (yuan)"), min_value=0)
     receivable_affected = forms.BooleanField(label=_("The salesperson's receivable is affected"), required=False)
     salesperson = forms.ModelChoiceField(
         label=_("Salesperson"), queryset=get_user_model().objects.none(), required=False
@@ -226,19 +226,19 @@ class ReturnForm(forms.Form):
 
 
 class ReturnCheckForm(forms.Form):
-    returned_quantity = DecimalField(
-        label=_("Quantity actually returned"), min_value=0, max_digits=12, decimal_places=3
+    returned_quantity = bounded_decimal(
+        ReturnAllowance, "returned_quantity", label=_("Quantity actually returned"), min_value=0
     )
-    accepted_quantity = DecimalField(label=_("Quantity accepted"), min_value=0, max_digits=12, decimal_places=3)
+    accepted_quantity = bounded_decimal(ReturnAllowance, "accepted_quantity", label=_("Quantity accepted"), min_value=0)
     note = forms.CharField(label=_("Note"), required=False, max_length=500)
 
 
 class ReturnResolveForm(forms.Form):
-    slip_quantity = DecimalField(
-        label=_("Corrected quantity on the slip"), min_value=0, max_digits=12, decimal_places=3
+    slip_quantity = bounded_decimal(
+        ReturnAllowance, "slip_quantity", label=_("Corrected quantity on the slip"), min_value=0
     )
-    slip_amount = DecimalField(
-        label=_("Corrected amount on the slip (yuan)"), min_value=0, max_digits=14, decimal_places=2
+    slip_amount = bounded_decimal(
+        ReturnAllowance, "slip_amount", label=_("Corrected amount on the slip (yuan)"), min_value=0
     )
     note = forms.CharField(label=_("How it was resolved"), max_length=500)
 
@@ -249,7 +249,7 @@ class ReturnPostForm(forms.Form):
 
 class CostForm(forms.Form):
     description = forms.CharField(label=_("What"), max_length=200)
-    amount = DecimalField(label=_("Amount (yuan)"), min_value=0, max_digits=14, decimal_places=2)
+    amount = bounded_decimal(CaseCost, "amount", label=_("Amount (yuan)"), min_value=0)
 
 
 class ActionProposeForm(forms.Form):
@@ -263,7 +263,7 @@ class ActionProposeForm(forms.Form):
             )
         },
     )
-    due_on = forms.DateField(label=_("Due"), widget=forms.DateInput(attrs={"type": "date"}))
+    due_on = DateField(label=_("Due"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, case, **kwargs):
         super().__init__(*args, **kwargs)
@@ -304,5 +304,5 @@ class CaseFilterForm(forms.Form):
 
 
 class ReportFilterForm(forms.Form):
-    since = forms.DateField(label=_("Received from"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label=_("Received before"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = DateField(label=_("Received from"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = DateField(label=_("Received before"), required=False, widget=forms.DateInput(attrs={"type": "date"}))

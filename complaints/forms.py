@@ -4,6 +4,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from servicedesk import bounds
+from servicedesk.forms import MonthField
 from servicedesk.models import OrgUnit
 
 from .models import CustomerOpinion
@@ -63,6 +65,7 @@ class PaperCardEntryForm(SurveyAnswerFields):
     card_number = forms.IntegerField(
         label=_("Card number"),
         min_value=1,
+        max_value=bounds.INTEGER_MAX,
         widget=forms.NumberInput(attrs={"autofocus": True, "inputmode": "numeric", "autocomplete": "off"}),
     )
     attitude = _rating_number(_("Attitude"))
@@ -134,12 +137,7 @@ class OpinionFilterForm(forms.Form):
 
 class AppraisalFilterForm(forms.Form):
     unit = forms.ModelChoiceField(label=_("Unit"), queryset=OrgUnit.objects.none(), required=False)
-    month = forms.DateField(
-        label=_("Month"),
-        required=False,
-        input_formats=["%Y-%m"],
-        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
-    )
+    month = MonthField(label=_("Month"), required=False)
 
     def __init__(self, *args, units, **kwargs):
         super().__init__(*args, **kwargs)

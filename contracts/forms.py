@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from repairs.models import Customer, Site
-from servicedesk.forms import DecimalField
+from servicedesk.forms import DateField, VersionField, bounded_decimal
 from servicedesk.models import OrgUnit
 from servicedesk.scoping import scope_to_user
 
@@ -52,9 +52,9 @@ class ContractFilterForm(forms.Form):
 
 
 class TermFieldsMixin(forms.Form):
-    start_on = forms.DateField(label=_("Starts"), widget=DATE_INPUT)
-    end_on = forms.DateField(label=_("Ends (last day covered)"), widget=DATE_INPUT)
-    fee = DecimalField(label=_("Fee (yuan)"), min_value=0, max_digits=12, decimal_places=2)
+    start_on = DateField(label=_("Starts"), widget=DATE_INPUT)
+    end_on = DateField(label=_("Ends (last day covered)"), widget=DATE_INPUT)
+    fee = bounded_decimal(ContractTerm, "fee", label=_("Fee (yuan)"), min_value=0)
     visit_frequency = forms.ChoiceField(
         label=_("Visit frequency"), choices=VisitFrequency.choices, initial=VisitFrequency.QUARTERLY
     )
@@ -141,7 +141,7 @@ class ContractForm(TermFieldsMixin):
 class VersionedForm(forms.Form):
     """Carries the version the user saw, to catch a concurrent change."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = VersionField()
 
 
 class RenewForm(VersionedForm, TermFieldsMixin):
@@ -178,7 +178,7 @@ class FollowUpOutcomeForm(VersionedForm):
 
 class FollowUpAssignForm(VersionedForm):
     assigned_to = forms.ModelChoiceField(label=_("Who follows up"), queryset=None, required=False)
-    due_on = forms.DateField(label=_("Answer due by"), widget=DATE_INPUT)
+    due_on = DateField(label=_("Answer due by"), widget=DATE_INPUT)
 
     def __init__(self, *args, unit_id: int, **kwargs):
         super().__init__(*args, **kwargs)

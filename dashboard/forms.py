@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from repairs.models import Zone
+from servicedesk.forms import MonthField
 from servicedesk.models import OrgUnit
 
 from .selectors import add_months
@@ -13,12 +14,7 @@ MAX_MONTHS = 24
 
 
 def _month_field(label):
-    return forms.DateField(
-        label=label,
-        required=False,
-        input_formats=["%Y-%m"],
-        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
-    )
+    return MonthField(label=label, required=False)
 
 
 class DashboardFilterForm(forms.Form):

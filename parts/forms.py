@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from servicedesk.bounds import DATE_MAX, DATE_MIN
+from servicedesk.forms import MonthField
 
 from .models import StockMovement
 from .selectors import active_parts, technicians_of_unit
@@ -52,12 +52,7 @@ def this_month():
 
 class ReportFilterForm(forms.Form):
     unit = forms.ModelChoiceField(label=_("Unit"), queryset=None, required=False)
-    month = forms.DateField(
-        label=_("Month"),
-        required=False,
-        input_formats=["%Y-%m"],
-        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
-    )
+    month = MonthField(label=_("Month"), required=False)
 
     def __init__(self, *args, units, choose_unit: bool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -66,10 +61,8 @@ class ReportFilterForm(forms.Form):
             del self.fields["unit"]
 
     def clean_month(self):
-        month = self.cleaned_data.get("month")
-        if month and not (DATE_MIN <= month <= DATE_MAX):
-            raise forms.ValidationError(_("Enter a month between 1900 and 2999."))
-        return (month or this_month()).replace(day=1)
+        # MonthField keeps the month within the bounds (servicedesk.bounds); empty is this month.
+        return self.cleaned_data.get("month") or this_month()
 
 
 KIND_LABELS = dict(StockMovement.Kind.choices)

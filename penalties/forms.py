@@ -8,19 +8,18 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from servicedesk.forms import DecimalField
+from servicedesk.forms import DateField, MonthField, VersionField, bounded_decimal
 from servicedesk.models import OrgUnit
 
-from .models import PenaltyKind, PenaltyRuling
+from .models import PenaltyKind, PenaltyLine, PenaltyRuling, ResaleProceeds
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-MONEY = {"max_digits": 14, "decimal_places": 2, "min_value": Decimal("0")}
 
 
 class VersionForm(forms.Form):
     """Every action on a ruling names the version the user saw (a stale page is refused)."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = VersionField()
 
 
 class RulingFilterForm(forms.Form):
@@ -33,10 +32,10 @@ class RulingFilterForm(forms.Form):
 class ShareForm(forms.Form):
     person = forms.ModelChoiceField(label=_("Person"), queryset=get_user_model().objects.none(), required=False)
     department = forms.ModelChoiceField(label=_("Department"), queryset=OrgUnit.objects.none(), required=False)
-    share_percent = DecimalField(
+    share_percent = bounded_decimal(
+        PenaltyLine,
+        "share_percent",
         label=_("Share (%)"),
-        max_digits=5,
-        decimal_places=2,
         min_value=Decimal("0.01"),
         max_value=Decimal("100"),
         required=False,
@@ -80,8 +79,10 @@ ShareFormSet = forms.formset_factory(ShareForm, formset=BaseShareFormSet, extra=
 
 class AdjustForm(VersionForm):
     penalty_kind = forms.ModelChoiceField(label=_("Penalty kind"), queryset=PenaltyKind.objects.none())
-    base_units = DecimalField(label=_("Base units"), max_digits=6, decimal_places=2, min_value=Decimal("0"))
-    amount_per_unit = DecimalField(label=_("Deduction per base unit (yuan)"), **MONEY)
+    base_units = bounded_decimal(PenaltyLine, "base_units", label=_("Base units"), min_value=Decimal("0"))
+    amount_per_unit = bounded_decimal(
+        PenaltyLine, "amount_per_unit", label=_("Deduction per base unit (yuan)"), min_value=Decimal("0")
+    )
     reason = forms.CharField(label=_("Reason (the person and the severity)"), widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, **kwargs):
@@ -105,15 +106,13 @@ class CorrectForm(forms.Form):
 
 
 class ProceedsForm(forms.Form):
-    amount = DecimalField(label=_("Proceeds (yuan)"), max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
-    sold_on = forms.DateField(label=_("Sold on"), widget=DATE_INPUT)
+    amount = bounded_decimal(ResaleProceeds, "amount", label=_("Proceeds (yuan)"), min_value=Decimal("0.01"))
+    sold_on = DateField(label=_("Sold on"), widget=DATE_INPUT)
     note = forms.CharField(label=_("Buyer, invoice"), max_length=200, required=False)
 
 
 class LedgerForm(forms.Form):
-    month = forms.CharField(
-        label=_("Month"), required=False, widget=forms.DateInput(attrs={"type": "month"}), max_length=7
-    )
+    month = MonthField(label=_("Month"), required=False)
     party = forms.ChoiceField(
         label=_("Per"),
         required=False,
@@ -121,13 +120,7 @@ class LedgerForm(forms.Form):
     )
 
     def clean_month(self) -> dt.date:
-        value = self.cleaned_data.get("month")
-        if not value:
-            return timezone.localdate().replace(day=1)
-        try:
-            return dt.datetime.strptime(value, "%Y-%m").date()
-        except ValueError:
-            raise forms.ValidationError(_("Enter a month as YYYY-MM.")) from None
+        return self.cleaned_data.get("month") or timezone.localdate().replace(day=1)
 
     def clean_party(self) -> str:
         return self.cleaned_data.get("party") or "person"

@@ -5,8 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from repairs.forms import BoardFilterForm, _options_when_drawn
 from repairs.models import RepairCall, Zone
 from repairs.selectors import technicians_visible
-from servicedesk.bounds import date_in_range
-from servicedesk.forms import PlainSelect
+from servicedesk.forms import DateField, PlainSelect
 from servicedesk.models import OrgUnit, person_name
 
 from .models import SavedView
@@ -33,8 +32,8 @@ class CallFilterForm(forms.Form):
         choices=[("", _("Any cover")), *RepairCall.Coverage.choices],
         widget=PlainSelect,
     )
-    date_from = forms.DateField(label=_("Received from"), required=False, widget=DATE_INPUT, validators=[date_in_range])
-    date_to = forms.DateField(label=_("Received to"), required=False, widget=DATE_INPUT, validators=[date_in_range])
+    date_from = DateField(label=_("Received from"), required=False, widget=DATE_INPUT)
+    date_to = DateField(label=_("Received to"), required=False, widget=DATE_INPUT)
     attended = forms.ChoiceField(
         label=_("Attended"),
         required=False,

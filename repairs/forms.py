@@ -3,7 +3,7 @@ from django.core.cache import caches
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from servicedesk.forms import PlainSelect
+from servicedesk.forms import DateField, DateTimeField, PlainSelect, VersionField
 from servicedesk.models import OrgUnit, person_name
 from servicedesk.scoping import scope_to_user
 
@@ -32,7 +32,7 @@ class RepairCallLogForm(forms.Form):
     )
     new_product_model = forms.CharField(label=_("Product model"), max_length=100, required=False)
     new_product_serial = forms.CharField(label=_("Serial number"), max_length=64, required=False)
-    new_product_warranty_end = forms.DateField(
+    new_product_warranty_end = DateField(
         label=_("Warranty ends"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
@@ -45,7 +45,7 @@ class RepairCallLogForm(forms.Form):
         label=_("Cover"), choices=RepairCall.Coverage.choices, initial=RepairCall.Coverage.UNKNOWN
     )
     problem = forms.CharField(label=_("Problem"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
-    received_at = forms.DateTimeField(label=_("Call received"), widget=DATETIME_INPUT)
+    received_at = DateTimeField(label=_("Call received"), widget=DATETIME_INPUT)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -93,7 +93,7 @@ class RepairCallLogForm(forms.Form):
 class VersionedActionForm(forms.Form):
     """Every action form carries the call version the user saw, to catch a concurrent change."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = VersionField()
 
 
 class DispatchForm(VersionedActionForm):

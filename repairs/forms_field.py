@@ -7,16 +7,13 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from servicedesk.bounds import decimal_limits
 from servicedesk.exceptions import ApplicationError
-from servicedesk.forms import DecimalField
+from servicedesk.forms import DateField, DateTimeField, VersionField, bounded_decimal, bounded_integer
 
 from .forms import DATETIME_INPUT
-from .models import FeeAdjustment, FeeCollection, RegisterEntry
+from .models import FeeAdjustment, FeeCollection, RegisterEntry, ServiceVoucher, VoucherPart
 from .services.vouchers import MAX_PARTS, PartLine
 from .signatures import signature_from_data_url
-
-MONEY = {"max_digits": 10, "decimal_places": 2}
 
 
 def _now_minute() -> dt.datetime:
@@ -26,13 +23,17 @@ def _now_minute() -> dt.datetime:
 class VoucherForm(forms.Form):
     """The visit's arrival is not on the form: it is the visit's, recorded on the server's clock."""
 
-    departed_at = forms.DateTimeField(label=_("Left the site"), widget=DATETIME_INPUT)
+    departed_at = DateTimeField(label=_("Left the site"), widget=DATETIME_INPUT)
     work_done = forms.CharField(label=_("Work done"), max_length=4000, widget=forms.Textarea(attrs={"rows": 4}))
-    labour_charge = DecimalField(
-        label=_("Labour charge (yuan)"), min_value=Decimal("0"), initial=Decimal("0.00"), **MONEY
+    labour_charge = bounded_decimal(
+        ServiceVoucher,
+        "labour_charge",
+        label=_("Labour charge (yuan)"),
+        min_value=Decimal("0"),
+        initial=Decimal("0.00"),
     )
     misuse = forms.BooleanField(label=_("Damaged by misuse (paid even in warranty or under contract)"), required=False)
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = VersionField(required=False)
 
     def __init__(self, *args, arrived_at=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -54,13 +55,16 @@ class PartForm(forms.Form):
         widget=forms.TextInput(attrs={"list": "catalogue-parts", "autocomplete": "off"}),
     )
     description = forms.CharField(label=_("Description"), max_length=200, required=False)
-    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=9999, required=False)
-    unit_price = DecimalField(
+    quantity = bounded_integer(
+        VoucherPart, "quantity", label=_("Quantity"), min_value=1, max_value=9999, required=False
+    )
+    unit_price = bounded_decimal(
+        VoucherPart,
+        "unit_price",
         label=_("Unit price"),
         min_value=Decimal("0"),
         required=False,
         help_text=_("Empty: the catalogue price."),
-        **MONEY,
     )
 
     def clean(self):
@@ -110,7 +114,7 @@ class SignatureField(forms.CharField):
 class SignForm(forms.Form):
     signed_by_name = forms.CharField(label=_("Customer's name (who signs)"), max_length=100)
     signature = SignatureField(label=_("Signature"))
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = VersionField(required=False)
     # Shown for a correction whose total differs from what the visit already settled (DOMAIN 2).
     fee_difference_reason = forms.CharField(
         label=_("Reason for the difference in the fee"),
@@ -125,15 +129,11 @@ class SignForm(forms.Form):
             del self.fields["fee_difference_reason"]
 
 
-def _fee_amount_limits() -> dict:
-    limits = decimal_limits(FeeCollection._meta.get_field("amount"))
-    return {**limits, "min_value": None}  # a negative amount gets the clearer message of clean_amount
-
-
 class FeeForm(forms.Form):
     """The fee, or a further amount against the balance; the receipt number comes from the unit's series."""
 
-    amount = DecimalField(label=_("Amount collected (yuan)"), **_fee_amount_limits())
+    # The column's bounds both ways: a negative amount gets the clearer message of clean_amount.
+    amount = bounded_decimal(FeeCollection, "amount", label=_("Amount collected (yuan)"))
     # How many collections the visit had when the form was shown: a double submit sees one more.
     collections_seen = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0, max_value=10_000)
 
@@ -147,11 +147,13 @@ class FeeForm(forms.Form):
 
 
 class WriteOffForm(forms.Form):
-    amount = DecimalField(
+    amount = bounded_decimal(
+        FeeAdjustment,
+        "amount",
         label=_("Amount written off (yuan)"),
         required=False,
         help_text=_("Leave empty to write off the whole balance."),
-        **{**decimal_limits(FeeAdjustment._meta.get_field("amount")), "min_value": Decimal("0.01")},
+        min_value=Decimal("0.01"),
     )
     reason = forms.CharField(
         label=_("Reason"),
@@ -166,7 +168,7 @@ class InvoiceForm(forms.Form):
 
 class ReconciliationFilterForm(forms.Form):
     unit = forms.ModelChoiceField(label=_("Unit"), queryset=None, required=False)
-    day = forms.DateField(label=_("Day"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    day = DateField(label=_("Day"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, units, **kwargs):
         super().__init__(*args, **kwargs)
@@ -186,8 +188,8 @@ class CarryInForm(forms.Form):
     parts_planned = forms.CharField(
         label=_("Parts needed"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
-    promised_at = forms.DateTimeField(label=_("Promised completion"), widget=DATETIME_INPUT)
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    promised_at = DateTimeField(label=_("Promised completion"), widget=DATETIME_INPUT)
+    version = VersionField(required=False)
 
     def __init__(self, *args, vouchers, **kwargs):
         super().__init__(*args, **kwargs)
@@ -211,18 +213,18 @@ class ReleaseForm(forms.Form):
 
 class CardTransitionForm(forms.Form):
     note = forms.CharField(label=_("Note"), max_length=1000, required=False)
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = VersionField(required=False)
 
 
 class DelayReportForm(forms.Form):
     reason = forms.CharField(
         label=_("Why the promised time cannot be kept"), max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
     )
-    new_promised_at = forms.DateTimeField(label=_("New promised completion"), widget=DATETIME_INPUT)
+    new_promised_at = DateTimeField(label=_("New promised completion"), widget=DATETIME_INPUT)
 
 
 class RescheduleForm(forms.Form):
-    new_promised_at = forms.DateTimeField(label=_("New promised completion"), widget=DATETIME_INPUT)
+    new_promised_at = DateTimeField(label=_("New promised completion"), widget=DATETIME_INPUT)
     reason = forms.CharField(label=_("Note"), max_length=1000, required=False)
 
 

@@ -6,11 +6,11 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from parts.selectors import active_parts
-from servicedesk.bounds import date_in_range
-from servicedesk.forms import DecimalField
+from servicedesk.forms import DateTimeField, VersionField, bounded_decimal, bounded_integer
 
 from .forms import DATETIME_INPUT
-from .forms_field import MONEY, SignatureField
+from .forms_field import SignatureField
+from .models_quotes import RepairCardFee, RepairQuote, RepairQuoteLine
 from .services.quotes import MAX_QUOTE_LINES, QuoteLine
 
 
@@ -20,21 +20,24 @@ class PartChoiceField(forms.ModelChoiceField):
 
 
 class QuoteForm(forms.Form):
-    labour_charge = DecimalField(
-        label=_("Labour charge (yuan)"), min_value=Decimal("0"), initial=Decimal("0.00"), **MONEY
+    labour_charge = bounded_decimal(
+        RepairQuote, "labour_charge", label=_("Labour charge (yuan)"), min_value=Decimal("0"), initial=Decimal("0.00")
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = VersionField(required=False)
 
 
 class QuoteLineForm(forms.Form):
     part = PartChoiceField(label=_("Part"), queryset=active_parts(), required=False)
-    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=9999, required=False)
-    unit_price = DecimalField(
+    quantity = bounded_integer(
+        RepairQuoteLine, "quantity", label=_("Quantity"), min_value=1, max_value=9999, required=False
+    )
+    unit_price = bounded_decimal(
+        RepairQuoteLine,
+        "unit_price",
         label=_("Unit price"),
         min_value=Decimal("0"),
         required=False,
         help_text=_("Empty: the catalogue price."),
-        **MONEY,
     )
 
     def __init__(self, *args, **kwargs):
@@ -66,15 +69,13 @@ def quote_lines(formset) -> list[QuoteLine]:
 class QuoteSignForm(forms.Form):
     approved_by_name = forms.CharField(label=_("Customer's name (who signs)"), max_length=100)
     signature = SignatureField(label=_("Signature"))
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = VersionField(required=False)
 
 
 class PhoneApprovalForm(forms.Form):
     approved_by_name = forms.CharField(label=_("Customer who approved on the phone"), max_length=100)
-    approved_at = forms.DateTimeField(
-        label=_("Time of the call (empty: now)"), widget=DATETIME_INPUT, required=False, validators=[date_in_range]
-    )
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    approved_at = DateTimeField(label=_("Time of the call (empty: now)"), widget=DATETIME_INPUT, required=False)
+    version = VersionField(required=False)
 
 
 class DeclineForm(forms.Form):
@@ -82,7 +83,7 @@ class DeclineForm(forms.Form):
 
 
 class CardFeeForm(forms.Form):
-    amount = DecimalField(label=_("Amount collected (yuan)"), min_value=Decimal("0.01"), **MONEY)
+    amount = bounded_decimal(RepairCardFee, "amount", label=_("Amount collected (yuan)"), min_value=Decimal("0.01"))
     receipt_number = forms.CharField(label=_("Receipt number"), max_length=64)
 
 
@@ -92,7 +93,7 @@ class ReleaseUnpaidForm(forms.Form):
 
 class CardPartForm(forms.Form):
     part = PartChoiceField(label=_("Part"), queryset=active_parts())
-    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=9999, initial=1)
+    quantity = bounded_integer(RepairQuoteLine, "quantity", label=_("Quantity"), min_value=1, max_value=9999, initial=1)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

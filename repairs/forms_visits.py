@@ -6,7 +6,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from servicedesk.bounds import date_in_range
+from servicedesk.forms import DateTimeField, bounded_decimal, bounded_integer
 
 from .forms import DATETIME_INPUT, VersionedActionForm
 from .models import RepairCall, Visit
@@ -15,23 +15,20 @@ from .models import RepairCall, Visit
 class ArrivalForm(VersionedActionForm):
     """One tap: the time is the server's. The phone's position is filled in by static/js/arrival.js when given."""
 
-    latitude = forms.DecimalField(
-        min_value=Decimal("-90"),
-        max_value=Decimal("90"),
-        decimal_places=6,
-        max_digits=9,
-        required=False,
-        widget=forms.HiddenInput,
+    latitude = bounded_decimal(
+        Visit, "latitude", min_value=Decimal("-90"), max_value=Decimal("90"), required=False, widget=forms.HiddenInput
     )
-    longitude = forms.DecimalField(
+    longitude = bounded_decimal(
+        Visit,
+        "longitude",
         min_value=Decimal("-180"),
         max_value=Decimal("180"),
-        decimal_places=6,
-        max_digits=9,
         required=False,
         widget=forms.HiddenInput,
     )
-    accuracy = forms.IntegerField(min_value=0, max_value=1_000_000, required=False, widget=forms.HiddenInput)
+    accuracy = bounded_integer(
+        Visit, "location_accuracy_m", min_value=0, max_value=1_000_000, required=False, widget=forms.HiddenInput
+    )
 
     def clean(self):
         data = super().clean()
@@ -42,7 +39,7 @@ class ArrivalForm(VersionedActionForm):
 
 
 class EnterArrivalForm(VersionedActionForm):
-    arrived_at = forms.DateTimeField(label=_("Arrived on site at"), widget=DATETIME_INPUT, validators=[date_in_range])
+    arrived_at = DateTimeField(label=_("Arrived on site at"), widget=DATETIME_INPUT)
     reason = forms.CharField(
         label=_("Why the arrival is entered by hand"), max_length=500, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -58,15 +55,11 @@ class LeaveUnfinishedForm(VersionedActionForm):
         widget=forms.RadioSelect,
     )
     reason = forms.CharField(label=_("What is left to do"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
-    appointment_at = forms.DateTimeField(
-        label=_("Next visit (appointment)"), widget=DATETIME_INPUT, validators=[date_in_range]
-    )
+    appointment_at = DateTimeField(label=_("Next visit (appointment)"), widget=DATETIME_INPUT)
 
 
 class PlanVisitForm(VersionedActionForm):
-    appointment_at = forms.DateTimeField(
-        label=_("Next visit (appointment)"), widget=DATETIME_INPUT, validators=[date_in_range]
-    )
+    appointment_at = DateTimeField(label=_("Next visit (appointment)"), widget=DATETIME_INPUT)
     technician = forms.ModelChoiceField(label=_("Technician"), queryset=None)
     reason = forms.CharField(label=_("Note"), max_length=500, required=False)
 

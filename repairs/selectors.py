@@ -5,11 +5,13 @@ import hashlib
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
+from servicedesk.bounds import date_in_range
 from servicedesk.scoping import scope_to_user, user_may_act_in_unit
 
 from .board_cache import ALL_UNITS, cached_rows
@@ -53,8 +55,10 @@ class BoardCursor:
     def decode(cls, raw: str | None) -> "BoardCursor | None":
         try:
             attended, micros, pk = (int(part) for part in (raw or "").split("_"))
-            return cls(attended, dt.datetime.fromtimestamp(micros / 1_000_000, tz=dt.UTC), pk)
-        except (TypeError, ValueError, OverflowError, OSError):
+            attend_by = dt.datetime.fromtimestamp(micros / 1_000_000, tz=dt.UTC)
+            date_in_range(attend_by)  # a cursor is typed into the query string like any other date
+            return cls(attended, attend_by, pk)
+        except (TypeError, ValueError, OverflowError, OSError, ValidationError):
             return None
 
 

@@ -57,3 +57,37 @@ def reports_db() -> str:
         )
         return DEFAULT_DB_ALIAS
     return REPLICA_DB_ALIAS
+
+
+def read_unreadable_dates_as_bounds(sender, connection, **kwargs):
+    """A stored date or time Python cannot hold (BC, or beyond year 9999) reads as the edge of the range.
+
+    Forms refuse such values now (servicedesk.bounds), but a row stored before, e.g. a complaint received at
+    0001-01-01 00:00 in Asia/Shanghai, which PostgreSQL keeps as a BC timestamp in UTC, made the driver raise
+    on every page that listed it. Read as DATE_MIN (or DATE_MAX), the row shows, visibly wrong, and can be
+    corrected; nothing is written back. Registered on each new PostgreSQL connection (``connection_created``).
+    """
+    if connection.vendor != "postgresql":
+        return
+    import datetime as dt
+
+    import psycopg2.extensions as pg
+
+    from .bounds import DATE_MAX, DATE_MIN
+
+    def tolerant(base, *, low, high):
+        def cast(value, cursor):
+            try:
+                return base(value, cursor)
+            except (ValueError, OverflowError):
+                return low if value.rstrip().endswith("BC") else high
+
+        return pg.new_type(base.values, f"{base.name}_BOUNDED", cast)
+
+    first, last = dt.datetime.combine(DATE_MIN, dt.time.min), dt.datetime.combine(DATE_MAX, dt.time.max)
+    for base, low, high in (
+        (pg.PYDATE, DATE_MIN, DATE_MAX),
+        (pg.PYDATETIME, first, last),
+        (pg.PYDATETIMETZ, first.replace(tzinfo=dt.UTC), last.replace(tzinfo=dt.UTC)),
+    ):
+        pg.register_type(tolerant(base, low=low, high=high), connection.connection)

@@ -28,3 +28,5 @@ urlpatterns = [
     path("exports/jobs/<int:pk>/progress/", export_views.export_job_progress, name="export_job_progress"),
     path("exports/jobs/<int:pk>/download/", export_views.export_job_download, name="export_job_download"),
 ]
+
+handler400 = "servicedesk.views.bad_request"

@@ -1,10 +1,25 @@
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import BadRequest
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.views import defaults
 
 from .db import REPLICA_DB_ALIAS, replica_configured
 from .roles import Role
+
+
+def bad_request(request, exception):
+    """The 400 page, in the user's language, with the reason when the refusal gave one (BadRequest only).
+
+    Only BadRequest messages are shown: they are written for the user (servicedesk.bounds.parse_day, a filter
+    form's errors). Other 400s (a suspicious host or header) get Django's plain page, rendered without the
+    request, as before.
+    """
+    if type(exception) is not BadRequest:
+        return defaults.bad_request(request, exception)
+    reason = str(exception.args[0]) if exception.args else ""
+    return render(request, "400.html", {"reason": reason}, status=400)
 
 
 def home(request):

@@ -3,9 +3,11 @@
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from servicedesk.bounds import require_fits
 from servicedesk.exceptions import ApplicationError
 from servicedesk.workflow import apply_transition, lock_for_update, record_status_change
 
@@ -116,7 +118,9 @@ def return_allowance_record(
 
 def _settle_check(*, record: ReturnAllowance, user, now, note: str = "") -> None:
     problems = slip_mismatches(record)
-    record.amount = (record.accepted_quantity * record.unit_price).quantize(CENT)
+    amount = (record.accepted_quantity * record.unit_price).quantize(CENT)
+    require_fits(ReturnAllowance._meta.get_field("amount"), amount, field="accepted_quantity")
+    record.amount = amount
     record.mismatch_note = "; ".join(problems)
     record.checked_by, record.checked_at = user, now
     fields = ["returned_quantity", "accepted_quantity", "amount", "mismatch_note", "checked_by", "checked_at"]
@@ -170,6 +174,9 @@ def return_allowance_post(*, user, return_id: int, voucher_number: str) -> Retur
     voucher_number = (voucher_number or "").strip()
     if not voucher_number:
         raise ApplicationError(_("Give the accounting voucher number."), field="voucher_number")
+    # The case's loss adds up what is posted of each kind: the sum must fit an amount's column too.
+    posted = record.case.returns.filter(status=R.POSTED, kind=record.kind).aggregate(total=Sum("amount"))["total"]
+    require_fits(ReturnAllowance._meta.get_field("amount"), (posted or 0) + record.amount)
     now = timezone.now()
     record.voucher_number = voucher_number[:64]
     record.posted_by, record.posted_at = user, now

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 
 from servicedesk import exports
 from servicedesk.documents import pdf_response
+from servicedesk.forms import bad_request_from
 
 from .. import case_selectors
 from ..case_forms import ReportFilterForm
@@ -68,7 +69,9 @@ def case_report_for(*, user, params):
     """The case report's form and figures from its query string (the page and its exports)."""
     form = ReportFilterForm(params or None)
     since = until = None
-    if form.is_valid():
+    if form.is_bound and not form.is_valid():
+        raise bad_request_from(form)  # a date outside 1900-2999 or malformed: a 400 saying why
+    if form.is_bound:
         if form.cleaned_data.get("since"):
             since = timezone.make_aware(dt.datetime.combine(form.cleaned_data["since"], dt.time.min))
         if form.cleaned_data.get("until"):

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from complaints.models import ComplaintCase, ReturnAllowance
+from servicedesk.bounds import require_fits
 from servicedesk.exceptions import ApplicationError
 from servicedesk.models import Notification
 from servicedesk.notifications import absolute_url, notifications_queue, render_notice
@@ -51,11 +52,14 @@ def case_loss_figures(case: ComplaintCase) -> dict:
         allowances=Sum("amount", filter=Q(kind=ReturnAllowance.Kind.ALLOWANCE)),
     )
     costs = case.costs.aggregate(total=Sum("amount"))["total"]
-    return {
+    figures = {
         "returned_goods": posted["returned_goods"] or ZERO,
         "allowances": posted["allowances"] or ZERO,
         "costs": costs or ZERO,
     }
+    for name, value in figures.items():
+        require_fits(CaseLoss._meta.get_field(name), value)
+    return figures
 
 
 def _has_returned_goods(case: ComplaintCase) -> bool:
@@ -139,9 +143,11 @@ def resale_proceeds_record(
         raise ApplicationError(_("Enter an amount above zero."), field="amount")
     if sold_on > timezone.localdate(now) or sold_on < timezone.localdate(loss.window_starts_at):
         raise ApplicationError(_("The goods were sold between the ruling and today."), field="sold_on")
+    total = (loss.proceeds.aggregate(total=Sum("amount"))["total"] or ZERO) + amount
+    require_fits(CaseLoss._meta.get_field("resale_proceeds"), total, field="amount")
     old = snapshot(loss, LOSS_FIELDS)
     proceeds = ResaleProceeds.objects.create(loss=loss, amount=amount, sold_on=sold_on, note=note, entered_by=user)
-    loss.resale_proceeds = loss.proceeds.aggregate(total=Sum("amount"))["total"] or ZERO
+    loss.resale_proceeds = total
     loss.version += 1
     loss.updated_at = now
     loss.save(update_fields=["resale_proceeds", "version", "updated_at"])

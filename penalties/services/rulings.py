@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from complaints.models import ComplaintCase
+from servicedesk.bounds import require_fits
 from servicedesk.exceptions import ApplicationError
 from servicedesk.models import OrgUnit
 from servicedesk.numbering import next_number
@@ -344,7 +345,9 @@ def ruling_propose(*, user, ruling_id: int, expected_version: int | None = None,
 
 
 def _sum_of_lines(ruling: PenaltyRuling) -> Decimal:
-    return sum((line.deduction for line in ruling.lines.all()), Decimal("0.00"))
+    total = sum((line.deduction for line in ruling.lines.all()), Decimal("0.00"))
+    require_fits(PenaltyRuling._meta.get_field("total_deduction"), total)
+    return total
 
 
 @transaction.atomic
@@ -376,11 +379,13 @@ def ruling_line_adjust(
             % {"kind": penalty_kind.name, "minimum": penalty_kind.minimum_per_unit},
             field="amount_per_unit",
         )
+    deduction = arithmetic.deduction_for(base_units=base_units, amount_per_unit=amount_per_unit)
+    require_fits(PenaltyLine._meta.get_field("deduction"), deduction, field="amount_per_unit")
     old = snapshot(line, LINE_FIELDS)
     line.penalty_kind = penalty_kind
     line.base_units = base_units
     line.amount_per_unit = amount_per_unit
-    line.deduction = arithmetic.deduction_for(base_units=base_units, amount_per_unit=amount_per_unit)
+    line.deduction = deduction
     line.adjusted_by, line.adjusted_at, line.adjust_reason = user, timezone.now(), reason.strip()
     line.save(
         update_fields=[

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from parts.models import Part, Stock, StockMovement
 from parts.services import UseLine, part_not_held_message, part_price_checked, part_use
+from servicedesk.bounds import require_fits
 from servicedesk.exceptions import ApplicationError
 from servicedesk.numbering import next_number
 from servicedesk.roles import Role
@@ -122,6 +123,8 @@ def _price(voucher: ServiceVoucher, parts: list[PartLine], *, misuse: bool, user
     voucher.contract_reference = decision.contract_reference
     lines = _catalogue_lines(user=user, unit_id=voucher.unit_id, parts=parts, free=not decision.is_paid)
     parts_total = sum((p.unit_price * p.quantity for p in lines), Decimal("0"))
+    # Each price and quantity fits its column; their products and sum must fit the total's column too.
+    require_fits(ServiceVoucher._meta.get_field("total_due"), voucher.labour_charge + parts_total)
     voucher.total_due = (voucher.labour_charge + parts_total) if decision.is_paid else parts_total
     return lines
 

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from servicedesk.documents import pdf_response, render_pdf
 from servicedesk.exceptions import ApplicationError
+from servicedesk.forms import bad_request_from
 
 from .. import selectors_field, services
 from ..forms_field import InvoiceForm, ReconciliationFilterForm
@@ -21,7 +22,9 @@ def reconciliation_filters(*, user, params):
     """The reconciliation's form, unit and day from its query string (the page and its exports)."""
     units = selectors_field.units_for_filter(user=user)
     form = ReconciliationFilterForm(params or None, units=units)
-    data = form.cleaned_data if form.is_valid() else {}
+    if form.is_bound and not form.is_valid():
+        raise bad_request_from(form)  # e.g. ?day=9999-12-31: a 400 saying why, never a 500
+    data = form.cleaned_data if form.is_bound else {}
     unit = data.get("unit") or (user.unit if not user.sees_all_units else None)
     day = data.get("day") or timezone.localdate()
     return form, unit, day

@@ -84,7 +84,6 @@ class DeclineForm(forms.Form):
 
 class CardFeeForm(forms.Form):
     amount = bounded_decimal(RepairCardFee, "amount", label=_("Amount collected (yuan)"), min_value=Decimal("0.01"))
-    receipt_number = forms.CharField(label=_("Receipt number"), max_length=64)
 
 
 class ReleaseUnpaidForm(forms.Form):

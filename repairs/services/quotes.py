@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,6 +24,7 @@ from servicedesk.workflow import apply_transition, lock_for_update, record_statu
 from ..models import RepairCard, RepairCardFee, RepairCardPart, RepairQuote, RepairQuoteLine
 from ..signatures import signature_png_checked
 from .calls import _require
+from .fees import fee_receipt_number_next
 
 CENT = Decimal("0.01")
 MAX_QUOTE_LINES = 30
@@ -210,14 +211,13 @@ def quote_unpaid(card: RepairCard) -> RepairQuote | None:
 
 
 @transaction.atomic
-def repair_card_fee_record(
-    *, user, card_id: int, amount: Decimal, receipt_number: str, now: dt.datetime | None = None
-) -> RepairCardFee:
+def repair_card_fee_record(*, user, card_id: int, amount: Decimal, now: dt.datetime | None = None) -> RepairCardFee:
     """The clerk collects the approved quote's fee at hand-back, against the pickup receipt. Once per card.
 
-    A sibling of ``fee_collection_record`` (a voucher's fee): the carry-in's fee belongs to the repair card.
+    A sibling of ``fee_collection_record`` (a voucher's fee): the carry-in's fee belongs to the repair card. Its
+    receipt number comes from the unit's receipt series, the same series as the vouchers' fees (DOMAIN 2).
     """
-    card = lock_for_update(RepairCard.objects.select_related("register_entry"), pk=card_id)
+    card = lock_for_update(RepairCard.objects.select_related("register_entry", "unit"), pk=card_id)
     _require(user, "repairs.manage_register", unit_id=card.unit_id)
     existing = RepairCardFee.objects.filter(card_id=card.pk).first()
     if existing is not None:
@@ -234,25 +234,16 @@ def repair_card_fee_record(
         raise ApplicationError(
             _("The fee is the approved quote's total of %(total)s yuan.") % {"total": quote.total}, field="amount"
         )
-    receipt_number = (receipt_number or "").strip()[:64]
-    if not receipt_number:
-        raise ApplicationError(_("Enter the receipt number."), field="receipt_number")
-    try:
-        with transaction.atomic():
-            fee = RepairCardFee.objects.create(
-                card=card,
-                quote=quote,
-                unit_id=card.unit_id,
-                amount=amount,
-                receipt_number=receipt_number,
-                collected_by=user,
-                collected_at=now or timezone.now(),
-            )
-    except IntegrityError:
-        raise ApplicationError(
-            _("Receipt number %(receipt)s is already used in this unit.") % {"receipt": receipt_number},
-            field="receipt_number",
-        ) from None
+    collected_at = now or timezone.now()
+    fee = RepairCardFee.objects.create(
+        card=card,
+        quote=quote,
+        unit_id=card.unit_id,
+        amount=amount,
+        receipt_number=fee_receipt_number_next(unit=card.unit, at=collected_at),
+        collected_by=user,
+        collected_at=collected_at,
+    )
     record_status_change(
         instance=card,
         from_status=card.status,
@@ -262,7 +253,7 @@ def repair_card_fee_record(
         % {
             "quote": quote.number,
             "amount": amount,
-            "receipt": receipt_number,
+            "receipt": fee.receipt_number,
             "pickup": card.register_entry.receipt_number,
         },
     )

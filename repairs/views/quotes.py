@@ -194,7 +194,7 @@ def quote_action(request, pk, action):
                 messages.success(request, _("The customer declined the quote."))
             elif action == "fee":
                 services.repair_card_fee_record(
-                    user=user, card_id=card.pk, amount=data["amount"], receipt_number=data["receipt_number"]
+                    user=user, card_id=card.pk, amount=data["amount"]
                 )
                 messages.success(request, _("Fee recorded; the product may be handed back."))
             elif action == "release_unpaid":

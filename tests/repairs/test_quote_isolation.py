@@ -46,7 +46,6 @@ def test_another_units_staff_get_404_on_every_quote_url(client, quoted, other_un
     data = {
         "approved_by_name": "x",
         "amount": "270.00",
-        "receipt_number": "R",
         "reason": "x",
         "part": board.pk,
         "quantity": "1",

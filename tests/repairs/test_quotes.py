@@ -122,7 +122,7 @@ def test_the_product_is_not_handed_back_with_an_unpaid_approved_quote(dispatcher
     repaired(technician, card)
     with pytest.raises(ApplicationError, match="approved but not paid"):
         release(dispatcher, card)
-    services.repair_card_fee_record(user=dispatcher, card_id=card.pk, amount=Decimal("380.00"), receipt_number="R-1")
+    services.repair_card_fee_record(user=dispatcher, card_id=card.pk, amount=Decimal("380.00"))
     entry = release(dispatcher, card)
     assert entry.released_at is not None
 
@@ -131,23 +131,23 @@ def test_the_fee_is_the_quote_total_once(dispatcher, technician, card, board):
     quote(technician, card, board)
     services.repair_quote_approve_by_phone(user=technician, card_id=card.pk, approved_by_name="王先生")
     with pytest.raises(ApplicationError, match=r"380\.00"):
-        services.repair_card_fee_record(user=dispatcher, card_id=card.pk, amount=Decimal("300.00"), receipt_number="R")
-    services.repair_card_fee_record(user=dispatcher, card_id=card.pk, amount=Decimal("380.00"), receipt_number="R-1")
+        services.repair_card_fee_record(user=dispatcher, card_id=card.pk, amount=Decimal("300.00"))
+    services.repair_card_fee_record(user=dispatcher, card_id=card.pk, amount=Decimal("380.00"))
     with pytest.raises(ApplicationError, match="already recorded"):
-        services.repair_card_fee_record(user=dispatcher, card_id=card.pk, amount=Decimal("380.00"), receipt_number="R2")
+        services.repair_card_fee_record(user=dispatcher, card_id=card.pk, amount=Decimal("380.00"))
 
 
 def test_no_fee_without_an_approved_quote(dispatcher, technician, card, board):
     quote(technician, card, board)
     with pytest.raises(ApplicationError, match="no approved quote"):
-        services.repair_card_fee_record(user=dispatcher, card_id=card.pk, amount=Decimal("380.00"), receipt_number="R")
+        services.repair_card_fee_record(user=dispatcher, card_id=card.pk, amount=Decimal("380.00"))
 
 
 def test_a_technician_cannot_collect_the_fee_at_hand_back(technician, card, board):
     quote(technician, card, board)
     services.repair_quote_approve_by_phone(user=technician, card_id=card.pk, approved_by_name="王先生")
     with pytest.raises(ApplicationError):
-        services.repair_card_fee_record(user=technician, card_id=card.pk, amount=Decimal("380.00"), receipt_number="R")
+        services.repair_card_fee_record(user=technician, card_id=card.pk, amount=Decimal("380.00"))
 
 
 def test_only_a_supervisor_releases_unpaid_and_the_reason_is_recorded(dispatcher, technician, supervisor, card, board):
@@ -174,7 +174,7 @@ def test_another_units_quote_page_is_404(client, other_dispatcher, technician, c
     for name in ("repairs:quote", "repairs:quote_pdf"):
         assert client.get(reverse(name, args=[card.pk])).status_code == 404
     response = client.post(
-        reverse("repairs:quote_action", args=[card.pk, "fee"]), {"amount": "380", "receipt_number": "X"}
+        reverse("repairs:quote_action", args=[card.pk, "fee"]), {"amount": "380"}
     )
     assert response.status_code == 404
     assert not RepairCardFee.objects.exists()
@@ -187,11 +187,11 @@ def test_the_clerk_collects_the_fee_on_the_quote_page(client, dispatcher, techni
     page = client.get(reverse("repairs:quote", args=[card.pk]))
     assert page.status_code == 200 and 'id="action-fee"' in page.text
     response = client.post(
-        reverse("repairs:quote_action", args=[card.pk, "fee"]), {"amount": "300.00", "receipt_number": "R-9"}
+        reverse("repairs:quote_action", args=[card.pk, "fee"]), {"amount": "300.00"}
     )
     assert response.status_code == 400 and "380.00" in response.text
     response = client.post(
-        reverse("repairs:quote_action", args=[card.pk, "fee"]), {"amount": "380.00", "receipt_number": "R-9"}
+        reverse("repairs:quote_action", args=[card.pk, "fee"]), {"amount": "380.00"}
     )
     assert response.status_code == 302
     assert services.quote_unpaid(card) is None
@@ -225,3 +225,13 @@ def test_the_release_page_warns_and_refuses_an_unpaid_hand_back(client, dispatch
     assert response.status_code == 400 and "approved but not paid" in response.text
     card.register_entry.refresh_from_db()
     assert card.register_entry.released_at is None
+
+
+def test_the_hand_back_fee_takes_the_next_number_of_the_units_receipt_series(dispatcher, technician, card, board):
+    """DOMAIN 2: receipt numbers come from the unit's series, the same one the vouchers' fees use; never typed."""
+    quote(technician, card, board)
+    services.repair_quote_approve_by_phone(user=technician, card_id=card.pk, approved_by_name="王先生")
+    fee = services.repair_card_fee_record(user=dispatcher, card_id=card.pk, amount=Decimal("380.00"))
+    following = services.fee_receipt_number_next(unit=card.unit)
+    assert fee.receipt_number.startswith(f"SJ-{card.unit.code}-")
+    assert int(following.rsplit("-", 1)[1]) == int(fee.receipt_number.rsplit("-", 1)[1]) + 1

@@ -37,6 +37,8 @@ def columns(user):
         Column(_("Calls received"), "received", exports.INTEGER),
         Column(_("Attended on time"), "on_time", exports.INTEGER),
         Column(_("Attended late"), "late", exports.INTEGER),
+        Column(_("Arrivals entered by hand"), "arrivals_typed", exports.INTEGER),
+        Column(_("Logged late"), "logged_late", exports.INTEGER),
         Column(_("On-time rate"), lambda r: _round(r.on_time_share), exports.PERCENT),
         Column(_("Open past the deadline"), "open_past_deadline", exports.INTEGER),
         Column(_("Median time to attend (hours)"), lambda r: _hours(r.median_attend), exports.NUMBER),

@@ -14,8 +14,9 @@ FIGURE_FILTERS = {
     "received": {},
     "on_time": {"attended": "on_time"},
     "late": {"attended": "late"},
-    "open_past_deadline": {"state": "open", "attended": "late"},
-    "carry_in": {"carried_in": "1"},
+    "open_past_deadline": {"attended": "overdue"},
+    "logged_late": {"logged_late": "on"},
+    "carry_in": {"carried_in": "on"},
 }
 
 
@@ -30,8 +31,8 @@ def calls_url(*, figure: str, unit_id: int | None, zone_id: int | None, month: d
     except NoReverseMatch:
         return f"{reverse('repairs:board')}?{urlencode(query)}" if query else reverse("repairs:board")
     if month:
-        query["received_from"] = month.isoformat()
+        query["date_from"] = month.isoformat()
         next_month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-        query["received_to"] = (next_month - dt.timedelta(days=1)).isoformat()  # the last day, inclusive
+        query["date_to"] = (next_month - dt.timedelta(days=1)).isoformat()  # the last day, inclusive
     query.update(FIGURE_FILTERS.get(figure, {}))
     return f"{base}?{urlencode(query)}"

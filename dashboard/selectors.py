@@ -102,6 +102,9 @@ class Row:
     received: int = 0
     on_time: int = 0
     late: int = 0
+    # DOMAIN 1: arrivals typed by the desk (not tapped on site) and calls that reached the desk late stay marked.
+    arrivals_typed: int = 0
+    logged_late: int = 0
     open_past_deadline: int = 0
     median_attend: dt.timedelta | None = None
     p90_attend: dt.timedelta | None = None
@@ -172,6 +175,8 @@ def _call_figures(qs, *, now, using) -> list[dict]:
         "received": Count("id"),
         "on_time": Count("id", filter=attended & Q(arrived_at__lte=F("attend_by"))),
         "late": Count("id", filter=attended & Q(arrived_at__gt=F("attend_by"))),
+        "arrivals_typed": Count("id", filter=attended & Q(arrival_typed=True)),
+        "logged_late": Count("id", filter=Q(logged_late=True)),
         "open_past_deadline": Count(
             "id", filter=Q(arrived_at__isnull=True, status__in=RepairCall.AWAITING_ARRIVAL, attend_by__lt=now)
         ),
@@ -262,7 +267,16 @@ def dashboard_for(
         return Dashboard(rows=[], months=months, trend=[], by_unit=[])
     for g in _call_figures(calls, now=now, using=using):
         r = row(g["unit_id"], g["unit__name"], g["zone_id"], g["zone__name"], _month_of(g["month"]))
-        for name in ("received", "on_time", "late", "open_past_deadline", "resolved", "first_visit_fixes"):
+        for name in (
+            "received",
+            "on_time",
+            "late",
+            "arrivals_typed",
+            "logged_late",
+            "open_past_deadline",
+            "resolved",
+            "first_visit_fixes",
+        ):
             setattr(r, name, g[name])
         r.repeat_repairs = g["repeat_repairs"]
         r.median_attend, r.p90_attend = g.get("median_attend"), g.get("p90_attend")
@@ -337,6 +351,8 @@ ADDITIVE = (
     "received",
     "on_time",
     "late",
+    "arrivals_typed",
+    "logged_late",
     "open_past_deadline",
     "resolved",
     "first_visit_fixes",

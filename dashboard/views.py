@@ -70,7 +70,7 @@ def dashboard(request):
     form, result = dashboard_result(user=request.user, params=request.GET)
     if result is None:
         return render(request, "dashboard/dashboard.html", {"form": form}, status=400)
-    figures = ("received", "on_time", "late", "open_past_deadline")
+    figures = ("received", "on_time", "late", "logged_late", "open_past_deadline")
     table = [
         {
             "row": r,

@@ -37,7 +37,12 @@ class CallFilterForm(forms.Form):
     attended = forms.ChoiceField(
         label=_("Attended"),
         required=False,
-        choices=[("", _("Any")), ("on_time", _("On time")), ("late", _("Late"))],
+        choices=[
+            ("", _("Any")),
+            ("on_time", _("On time")),
+            ("late", _("Late")),
+            ("overdue", _("Not attended, past the deadline")),
+        ],
         widget=PlainSelect,
     )
     logged_late = forms.BooleanField(label=_("Logged late"), required=False)

@@ -158,6 +158,8 @@ def filtered_calls(*, user, filters: dict) -> QuerySet:
         qs = qs.filter(arrived_at__gt=F("attend_by"))
     elif attended == "on_time":
         qs = qs.filter(arrived_at__lte=F("attend_by"))
+    elif attended == "overdue":  # still waiting for the technician, its deadline passed
+        qs = qs.filter(arrived_at__isnull=True, status__in=RepairCall.AWAITING_ARRIVAL, attend_by__lt=timezone.now())
     if filters.get("logged_late"):  # reached the desk after its deadline (DOMAIN 1)
         qs = qs.filter(logged_late=True)
     if filters.get("carried_in"):

@@ -152,3 +152,30 @@ def test_the_python_percentile_interpolates_as_percentile_cont_does():
     assert _percentile([1.0, 2.0, 3.0, 10.0], 0.5) == 2.5
     assert _percentile([1.0, 2.0, 3.0, 10.0], 0.9) == pytest.approx(7.9)
     assert _percentile([4.0], 0.9) == 4.0
+
+
+def test_every_linked_figure_leads_to_exactly_the_calls_it_counts(client, dispatcher, technician, boss, unit):
+    """The drill-down goes to the call history with that list's own filters: the rows there are the figure."""
+    import re
+
+    for hours in (1, 2):
+        call = log_call(dispatcher=dispatcher, received_at=at(2026, 11, 2, 8, 0))
+        attended(call, technician=technician, dispatcher=dispatcher, after=dt.timedelta(hours=hours))
+    late = log_call(dispatcher=dispatcher, received_at=at(2026, 11, 3, 8, 0))
+    attended(late, technician=technician, dispatcher=dispatcher, after=dt.timedelta(hours=10))
+    log_call(dispatcher=dispatcher, received_at=at(2026, 11, 4, 8, 0))  # nobody went: past its deadline
+    # A letter read the next morning (DOMAIN 1): logged now with its true time, late from the start.
+    log_call_now(dispatcher=dispatcher, received_at=at(2026, 11, 5, 8, 0))
+    log_call(dispatcher=dispatcher, received_at=at(2026, 10, 30, 8, 0))  # another month: never in the figures
+    client.force_login(boss)
+    page = client.get(reverse("dashboard:index"), {"first": "2026-11", "last": "2026-11"})
+    row = _row(page.context["result"], NOVEMBER)
+    assert (row.received, row.on_time, row.late, row.logged_late) == (5, 2, 1, 1)
+    assert row.open_past_deadline == 2  # the one nobody went to, and the one logged late
+    for figure in ("received", "on_time", "late", "logged_late", "open_past_deadline"):
+        link = calls_url(figure=figure, unit_id=unit.pk, zone_id=row.zone_id, month=NOVEMBER)
+        assert link.replace("&", "&amp;") in page.text, figure
+        listed = client.get(link + "&all=1")
+        assert listed.status_code == 200, figure
+        numbers = set(re.findall(r"RC-\d{4}-\d{6}", listed.text))
+        assert len(numbers) == getattr(row, figure), (figure, link, sorted(numbers))

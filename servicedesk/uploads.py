@@ -14,6 +14,7 @@ These are technical bounds of memory and time, not business numbers.
 
 import io
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, ValidationError
@@ -104,6 +105,37 @@ def max_upload_bytes(limit: int):
             raise ValidationError(too_large_message(limit), code="file_too_large")
 
     return validate
+
+
+# --- Names and types --------------------------------------------------------------------------------------
+
+
+def checked_file_name(name: str, *, field: str = "file") -> str:
+    """The uploader's file name, refused when it carries a path or is too long (it is shown, never used as one)."""
+    name = name or ""
+    if not name or any(ch in name for ch in ("/", "\\", "\x00")) or name in (".", "..") or ".." in name:
+        raise UploadRefused(_("The file name must not contain a path."), field=field)
+    if len(name) > 200:
+        raise UploadRefused(_("The file name is too long."), field=field)
+    return name
+
+
+def sniffed_type(*, name: str, head: bytes, allowed: dict, refused: str, mismatch: str, field: str = "file"):
+    """(extension, content type) when the name's extension is one of ``allowed`` (extension → (content type,
+    magic byte prefixes)) and the file's first bytes agree with it; ``refused``/``mismatch`` say why not."""
+    extension = Path(name).suffix.lower()
+    known = allowed.get(extension)
+    if known is None:
+        raise UploadRefused(refused, field=field)
+    content_type, signatures = known
+    if not any(head.startswith(signature) for signature in signatures):
+        raise UploadRefused(mismatch, field=field)
+    return extension, content_type
+
+
+def checked_upload_size(upload, *, limit: int, field: str = "file") -> None:
+    if upload.size is None or upload.size > limit:
+        raise UploadRefused(too_large_message(limit), field=field)
 
 
 # --- Images ---------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from servicedesk.exceptions import ApplicationError
-from servicedesk.uploads import checked_image_size
+from servicedesk.uploads import checked_file_name, checked_image_size, checked_upload_size, sniffed_type
 from servicedesk.workflow import lock_for_update
 
 from ..models import CaseAttachment, ComplaintCase
@@ -44,25 +44,15 @@ def attachment_path(attachment: CaseAttachment) -> Path:
     return private_root() / attachment.stored_name
 
 
-def _checked_name(name: str) -> str:
-    name = name or ""
-    if not name or any(ch in name for ch in ("/", "\\", "\x00")) or name in (".", "..") or ".." in name:
-        raise ApplicationError(_("The file name must not contain a path."), field="file")
-    if len(name) > 200:
-        raise ApplicationError(_("The file name is too long."), field="file")
-    return name
-
-
 def sniff_type(*, name: str, head: bytes) -> tuple[str, str]:
     """(extension, content type) when the name's extension and the file's first bytes agree; else refused."""
-    extension = Path(name).suffix.lower()
-    allowed = ALLOWED_TYPES.get(extension)
-    if allowed is None:
-        raise ApplicationError(_("Only JPEG, PNG and PDF files can be attached."), field="file")
-    content_type, signatures = allowed
-    if not any(head.startswith(signature) for signature in signatures):
-        raise ApplicationError(_("The file's content is not what its name says (JPEG, PNG or PDF)."), field="file")
-    return extension, content_type
+    return sniffed_type(
+        name=name,
+        head=head,
+        allowed=ALLOWED_TYPES,
+        refused=_("Only JPEG, PNG and PDF files can be attached."),
+        mismatch=_("The file's content is not what its name says (JPEG, PNG or PDF)."),
+    )
 
 
 @transaction.atomic
@@ -72,12 +62,9 @@ def case_attachment_add(*, user, case_id: int, upload, description: str = "") ->
         raise ApplicationError(_("You are not allowed to do this."))
     if upload is None:
         raise ApplicationError(_("Choose a file."), field="file")
-    original_name = _checked_name(getattr(upload, "name", ""))
+    original_name = checked_file_name(getattr(upload, "name", ""))
     limit = max_attachment_bytes()
-    if upload.size is None or upload.size > limit:
-        raise ApplicationError(
-            _("The file is larger than %(mb)s MB.") % {"mb": round(limit / 1024 / 1024, 1)}, field="file"
-        )
+    checked_upload_size(upload, limit=limit)
     upload.seek(0)
     head = upload.read(16)
     extension, content_type = sniff_type(name=original_name, head=head)

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from repairs import selectors_visits, services
 from repairs.models import RepairCall, Visit
@@ -336,6 +336,24 @@ def test_a_photo_of_the_work_is_checked_and_stored_as_a_jpeg(dispatcher, technic
 
     with Image.open(io.BytesIO(bytes(visit.work_photo))) as image:
         assert image.format == "JPEG" and max(image.size) <= 1600
+
+
+def test_a_pixel_bomb_as_the_photo_is_refused_before_it_is_decoded(dispatcher, technician):
+    """The shared upload rules (servicedesk.uploads) read the pixel count from the header: 100,000 × 100,000
+    grey pixels in a few hundred bytes never reach the decoder."""
+    from tests.bombs import png_bomb
+
+    call = call_on_site(dispatcher=dispatcher, technician=technician)
+    visit = Visit.objects.get(call=call)
+    with translation.override("en"), pytest.raises(ApplicationError, match="too many pixels"):
+        services.visit_record_no_signature(
+            user=technician,
+            visit_id=visit.pk,
+            reason=Visit.NoSignature.ABSENT,
+            photo=SimpleUploadedFile("work.png", png_bomb(100_000, 100_000)),
+        )
+    visit.refresh_from_db()
+    assert visit.work_photo is None and visit.no_signature_reason == ""
 
 
 def test_a_signed_visit_needs_no_reason_and_refuses_one(dispatcher, technician):

@@ -6,14 +6,19 @@ from django.utils.translation import gettext_lazy as _
 from servicedesk import exports
 from servicedesk.exports import Column, ExportSpec, fields, person, value_paths
 
+from . import appraisal
+from .case_forms import CaseFilterForm
+from .case_selectors import complaint_case_list
+from .forms import OpinionFilterForm
 from .models import ComplaintCase, CustomerOpinion, SurveyBatch
+from .selectors import customer_opinion_list, survey_batch_list, units_visible
+from .views.appraisal import appraisal_result
+from .views.gm_office import case_report_for, report_rows
 
 SHARES = ("in_time_share", "response_rate")
 
 
 def _appraisal_columns(user):
-    from . import appraisal
-
     def value(attr):
         def get(row):
             figure = appraisal.export_value(row, attr)
@@ -32,8 +37,6 @@ def _appraisal_columns(user):
 
 
 def _appraisal_rows(*, user, params):
-    from .views.appraisal import appraisal_result
-
     _form, result = appraisal_result(user=user, params=params, with_trend=False)
     if result is None:
         raise Http404
@@ -50,8 +53,6 @@ def _case_report_columns(user):
 
 
 def _case_report_rows(*, user, params):
-    from .views.gm_office import case_report_for, report_rows
-
     _form, report = case_report_for(user=user, params=params)
     return report_rows(report)[1:]
 
@@ -65,8 +66,6 @@ def _survey_columns(user):
 
 
 def _survey_rows(*, user, params):
-    from .selectors import survey_batch_list
-
     return survey_batch_list(user=user).values(*value_paths(_survey_columns(user)))
 
 
@@ -93,9 +92,6 @@ def _opinion_columns(user):
 
 
 def _opinion_rows(*, user, params):
-    from .forms import OpinionFilterForm
-    from .selectors import customer_opinion_list, units_visible
-
     form = OpinionFilterForm(params or None, units=units_visible(user=user) if user.sees_all_units else None)
     filters = form.cleaned_data if form.is_valid() else {}
     return customer_opinion_list(user=user, filters=filters).values(*value_paths(_opinion_columns(user)))
@@ -122,10 +118,6 @@ def _case_columns(user):
 
 
 def _case_rows(*, user, params):
-    from .case_forms import CaseFilterForm
-    from .case_selectors import complaint_case_list
-    from .selectors import units_visible
-
     form = CaseFilterForm(params or None, units=units_visible(user=user) if user.sees_all_units else None)
     filters = form.cleaned_data if form.is_valid() else {}
     return complaint_case_list(user=user, filters=filters).values(*value_paths(_case_columns(user)))

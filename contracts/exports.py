@@ -6,7 +6,9 @@ from django.utils.translation import gettext_lazy as _
 from servicedesk import exports
 from servicedesk.exports import ExportSpec, fields, person, value_paths
 
+from .forms import ContractFilterForm, FollowUpFilterForm
 from .models import ContractTerm, RenewalFollowUp
+from .selectors import contract_term_filtered, follow_ups_list
 
 
 def _term_columns(user):
@@ -34,9 +36,6 @@ def _term_columns(user):
 
 
 def _term_rows(*, user, params):
-    from .forms import ContractFilterForm
-    from .selectors import contract_term_filtered
-
     form = ContractFilterForm(params or None, user=user)
     filters = form.cleaned_data if form.is_valid() else {}
     qs = contract_term_filtered(user=user, filters=filters, today=timezone.localdate())
@@ -66,9 +65,6 @@ def _follow_up_columns(user):
 
 
 def _follow_up_rows(*, user, params):
-    from .forms import FollowUpFilterForm
-    from .selectors import follow_ups_list
-
     form = FollowUpFilterForm(params or None, user=user)
     filters = form.cleaned_data if form.is_valid() else {}
     paths = value_paths(_follow_up_columns(user))

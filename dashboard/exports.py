@@ -7,6 +7,7 @@ from servicedesk import exports
 from servicedesk.exports import Column, ExportSpec
 
 from .selectors import RATINGS
+from .views import dashboard_result
 
 
 def _hours(value):
@@ -58,8 +59,6 @@ def columns(user):
 
 
 def rows(*, user, params):
-    from .views import dashboard_result
-
     _form, result = dashboard_result(user=user, params=params)
     if result is None:
         raise Http404

@@ -6,7 +6,10 @@ from django.utils.translation import gettext_lazy as _
 from servicedesk import exports
 from servicedesk.exports import Column, ExportSpec, fields, value_paths
 
+from .forms import RulingFilterForm
 from .models import PenaltyRuling
+from .selectors import ruling_filtered
+from .views.reports import ledger_for
 
 
 def _ledger_columns(user):
@@ -21,8 +24,6 @@ def _ledger_columns(user):
 
 
 def _ledger_rows(*, user, params):
-    from .views.reports import ledger_for
-
     _form, rows, _month, _party = ledger_for(user=user, params=params)
     if rows is None:
         raise Http404
@@ -47,9 +48,6 @@ def _ruling_columns(user):
 
 
 def _ruling_rows(*, user, params):
-    from .forms import RulingFilterForm
-    from .selectors import ruling_filtered
-
     form = RulingFilterForm(params or None)
     filters = form.cleaned_data if form.is_valid() else {}
     return ruling_filtered(user=user, filters=filters).values(*value_paths(_ruling_columns(user)))

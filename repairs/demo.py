@@ -6,6 +6,9 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from parts import services as parts_services
+from parts.models import Part, StockMinimum
+
 from . import services
 from .models import RepairCard, ServiceVoucher, Zone
 
@@ -34,9 +37,6 @@ DEMO_PARTS = [
 
 def seed_parts(*, unit, dispatcher, tech) -> dict:
     """The parts catalogue, the unit's store and the technician's van (issue 14), through the services."""
-    from parts import services as parts_services
-    from parts.models import Part, StockMinimum
-
     catalogue = {}
     for number, name, price, warranty_free, in_store, issued, minimum in DEMO_PARTS:
         part, created = Part.objects.get_or_create(

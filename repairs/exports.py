@@ -10,7 +10,12 @@ from django.utils.translation import gettext_lazy as _
 from servicedesk import exports
 from servicedesk.exports import Column, ExportSpec, fields, person, value_paths
 
+from .forms import BoardFilterForm
 from .models import FeeCollection, RepairCall, RepairCard, ServiceVoucher
+from .selectors import repair_call_board_all, technicians_visible
+from .selectors_field import card_list, fee_reconciliation_fees, vouchers_of_day
+from .views.carry_in import register_rows
+from .views.fees import reconciliation_filters
 
 
 def call_columns(user) -> list[Column]:
@@ -46,9 +51,6 @@ def call_rows(queryset, *, user):
 
 
 def _board_rows(*, user, params):
-    from .forms import BoardFilterForm
-    from .selectors import repair_call_board_all, technicians_visible
-
     form = BoardFilterForm(params or None, user=user, technicians=technicians_visible(user=user, unit_id=None))
     filters = form.cleaned_data if form.is_valid() else {}
     return call_rows(repair_call_board_all(user=user, filters=filters), user=user)
@@ -72,8 +74,6 @@ def _register_columns(user):
 
 
 def _register_rows(*, user, params):
-    from .views.carry_in import register_rows
-
     return register_rows(user=user, params=params)[1]
 
 
@@ -90,14 +90,10 @@ def _card_columns(user):
 
 
 def _card_rows(*, user, params):
-    from .selectors_field import card_list
-
     return card_list(user=user, open_only=params.get("all") != "1")
 
 
 def _reconciliation(*, user, params):
-    from .views.fees import reconciliation_filters
-
     _form, unit, day = reconciliation_filters(user=user, params=params)
     if unit is None:
         raise Http404
@@ -124,8 +120,6 @@ def _fee_columns(user):
 
 
 def _fee_rows(*, user, params):
-    from .selectors_field import fee_reconciliation_fees
-
     unit, day = _reconciliation(user=user, params=params)
     return fee_reconciliation_fees(user=user, unit=unit, day=day).values(*value_paths(_fee_columns(user)))
 
@@ -153,8 +147,6 @@ def _voucher_columns(user):
 
 
 def _voucher_rows(*, user, params):
-    from .selectors_field import vouchers_of_day
-
     unit, day = _reconciliation(user=user, params=params)
     return vouchers_of_day(user=user, unit=unit, day=day).values(*value_paths(_voucher_columns(user)))
 

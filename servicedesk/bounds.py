@@ -17,6 +17,8 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from .exceptions import ApplicationError
+
 DATE_MIN = dt.date(1900, 1, 1)
 DATE_MAX = dt.date(2999, 12, 31)
 
@@ -67,8 +69,6 @@ def require_fits(model_field, value, *, field: str | None = None) -> None:
     A form bounds what is typed; a product or a sum of what is typed (quantity × price, labour + parts) is
     checked here, in the service that stores it, before the row is written.
     """
-    from .exceptions import ApplicationError
-
     if not fits(model_field, value):
         raise ApplicationError(
             _("The %(what)s comes to more than can be recorded (at most %(max)s).")

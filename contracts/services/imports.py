@@ -47,9 +47,10 @@ from repairs.models import Customer, Product, phone_validator
 from servicedesk import uploads
 from servicedesk.bounds import date_in_range, decimal_limits
 from servicedesk.exceptions import ApplicationError
-from servicedesk.workflow import apply_transition, lock_for_update
+from servicedesk.workflow import apply_transition, lock_for_update, record_status_change
 
 from ..models import Contract, ContractImport, ContractProduct, ContractTerm, ContractType, VisitFrequency
+from ..xlsx import UnsupportedWorkbook, WorkbookRefused, read_first_sheet
 from .common import initial_status, require, term_notice_on
 from .contracts import split_serial_numbers
 
@@ -284,8 +285,6 @@ def _read_csv(content: bytes):
 
 
 def _read_xlsx(content: bytes):
-    from ..xlsx import UnsupportedWorkbook, WorkbookRefused, read_first_sheet
-
     try:
         # The header row and MAX_IMPORT_ROWS contracts: a longer sheet stops as soon as it is seen to be longer.
         return read_first_sheet(content, max_rows=MAX_IMPORT_ROWS + 1)
@@ -880,8 +879,6 @@ def contract_import_upload(
         created_at=now,
         updated_at=now,
     )
-    from servicedesk.workflow import record_status_change
-
     record_status_change(instance=batch, from_status="", to_status=batch.status, by=user, at=now)
     return batch
 

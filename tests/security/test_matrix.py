@@ -338,9 +338,11 @@ def _isolation_problems(m: Matrix, url: str) -> list[str]:
 
 
 def test_the_matrix_ran_within_its_budget():
-    """Runs after the parametrized tests: a few thousand requests at most (printed with -s for the report)."""
+    """Runs after the parametrized tests: a bounded number of requests per URL pattern (printed with -s for the
+    report). The matrix grows with the URLs (127 patterns and ~44 requests each after issues 12-14); what this
+    catches is a change that multiplies the requests every pattern costs."""
     if STATS["urls"]:
-        assert STATS["requests"] < 5000, STATS
+        assert STATS["requests"] < 50 * STATS["urls"], STATS
         print(  # noqa: T201 - the figures for the report
             f"\nsecurity matrix: {STATS['urls']} URL patterns, {STATS['requests']} requests, {STATS['seconds']:.1f} s"
         )

@@ -57,6 +57,33 @@ def _part(part_id: int) -> Part:
     return part
 
 
+def _van_and_store(*, user, technician_id: int, part_id: int, quantity: int):
+    """The technician (active, of the stock keeper's unit), the part, and the locked store and van rows."""
+    technician = get_user_model().objects.filter(pk=technician_id, is_active=True).first()
+    if technician is None or technician.unit_id is None:
+        raise ApplicationError(_("Choose a technician of this unit."), field="technician")
+    _require_stock_keeper(user, unit_id=technician.unit_id)
+    quantity = _quantity(quantity)
+    part = _part(part_id)
+    rows = _lock([(part.pk, technician.unit_id, None), (part.pk, technician.unit_id, technician.pk)])
+    return technician, part, quantity, rows[(part.pk, None)], rows[(part.pk, technician.pk)]
+
+
+def _recorded(*, kind, part, unit_id, quantity, difference, user, reason, now, technician=None) -> StockMovement:
+    return StockMovement.objects.create(
+        kind=kind,
+        part=part,
+        unit_id=unit_id,
+        technician=technician,
+        quantity=quantity,
+        difference=difference,
+        unit_price=part.unit_price,
+        reason=_reason(reason),
+        by=user,
+        at=now or timezone.now(),
+    )
+
+
 def _technician(technician_id: int, *, unit_id: int):
     technician = get_user_model().objects.filter(pk=technician_id, is_active=True).first()
     if technician is None or technician.unit_id != unit_id:
@@ -137,34 +164,26 @@ def part_issue_to_technician(
     *, user, technician_id: int, part_id: int, quantity: int, reason: str = "", now: dt.datetime | None = None
 ) -> StockMovement:
     """From the unit's store into a technician's van."""
-    technician = get_user_model().objects.filter(pk=technician_id).first()
-    unit_id = technician.unit_id if technician else None
-    if unit_id is None:
-        raise ApplicationError(_("Choose a technician of this unit."), field="technician")
-    _require_stock_keeper(user, unit_id=unit_id)
-    technician = _technician(technician_id, unit_id=unit_id)
-    quantity = _quantity(quantity)
-    part = _part(part_id)
-    rows = _lock([(part.pk, unit_id, None), (part.pk, unit_id, technician.pk)])
-    store = rows[(part.pk, None)]
+    technician, part, quantity, store, van = _van_and_store(
+        user=user, technician_id=technician_id, part_id=part_id, quantity=quantity
+    )
     if store.quantity < quantity:
         raise ApplicationError(
             _("The store holds only %(held)d of part %(part)s.") % {"held": store.quantity, "part": part.part_number},
             field="quantity",
         )
     _move(store, -quantity)
-    _move(rows[(part.pk, technician.pk)], quantity)
-    return StockMovement.objects.create(
+    _move(van, quantity)
+    return _recorded(
         kind=StockMovement.Kind.ISSUED,
         part=part,
-        unit_id=unit_id,
+        unit_id=technician.unit_id,
         technician=technician,
         quantity=quantity,
         difference=quantity,
-        unit_price=part.unit_price,
-        reason=_reason(reason),
-        by=user,
-        at=now or timezone.now(),
+        user=user,
+        reason=reason,
+        now=now,
     )
 
 
@@ -173,34 +192,26 @@ def part_return(
     *, user, technician_id: int, part_id: int, quantity: int, reason: str = "", now: dt.datetime | None = None
 ) -> StockMovement:
     """From a technician's van back into the unit's store."""
-    technician = get_user_model().objects.filter(pk=technician_id).first()
-    unit_id = technician.unit_id if technician else None
-    if unit_id is None:
-        raise ApplicationError(_("Choose a technician of this unit."), field="technician")
-    _require_stock_keeper(user, unit_id=unit_id)
-    technician = _technician(technician_id, unit_id=unit_id)
-    quantity = _quantity(quantity)
-    part = _part(part_id)
-    rows = _lock([(part.pk, unit_id, None), (part.pk, unit_id, technician.pk)])
-    van = rows[(part.pk, technician.pk)]
+    technician, part, quantity, store, van = _van_and_store(
+        user=user, technician_id=technician_id, part_id=part_id, quantity=quantity
+    )
     if van.quantity < quantity:
         raise ApplicationError(
             part_not_held_message(user=user, technician=technician, part=part, wanted=quantity, held=van.quantity),
             field="quantity",
         )
     _move(van, -quantity)
-    _move(rows[(part.pk, None)], quantity)
-    return StockMovement.objects.create(
+    _move(store, quantity)
+    return _recorded(
         kind=StockMovement.Kind.RETURNED,
         part=part,
-        unit_id=unit_id,
+        unit_id=technician.unit_id,
         technician=technician,
         quantity=quantity,
         difference=-quantity,
-        unit_price=part.unit_price,
-        reason=_reason(reason),
-        by=user,
-        at=now or timezone.now(),
+        user=user,
+        reason=reason,
+        now=now,
     )
 
 

@@ -1,8 +1,9 @@
 from django import forms
 from django.contrib import admin
+from django.db.models import Case, Value, When
 from django.utils.translation import gettext_lazy as _
 
-from servicedesk.roles import Role
+from servicedesk.roles import Role, role_label
 
 from .models import (
     ApprovalAuthority,
@@ -101,7 +102,11 @@ class ApprovalAuthorityAdmin(admin.ModelAdmin):
     """核决权限: claimed-amount brackets → the role that approves the comprehensive opinion."""
 
     form = ApprovalAuthorityForm
-    list_display = ["min_amount", "max_amount", "role"]
+    list_display = ["min_amount", "max_amount", "approving_role"]
+
+    @admin.display(description=_("approving role"), ordering="role")
+    def approving_role(self, obj):
+        return role_label(obj.role)
 
 
 class StageDeadlineForm(forms.ModelForm):
@@ -138,11 +143,36 @@ class FollowUpPolicyAdmin(admin.ModelAdmin):
     list_select_related = ["unit"]
 
 
+def stage_label(code: str) -> str:
+    try:
+        return str(ComplaintCase.Status(code).label)
+    except ValueError:
+        return code
+
+
+# The stages in the order a case goes through them (the order of ComplaintCase.Status).
+STAGE_ORDER = Case(
+    *[When(stage=code, then=Value(position)) for position, code in enumerate(ComplaintCase.Status.values)],
+    default=Value(len(ComplaintCase.Status.values)),
+)
+
+
 @admin.register(StageDeadline)
 class StageDeadlineAdmin(admin.ModelAdmin):
     form = StageDeadlineForm
-    list_display = ["stage", "working_days", "calendar", "owner_unit"]
+    list_display = ["stage_name", "working_days", "calendar", "owner_unit"]
     list_select_related = ["calendar", "owner_unit"]
+
+    def get_queryset(self, request):
+        # Not super(): it orders by get_ordering() before the order it names is annotated.
+        return self.model._default_manager.annotate(stage_order=STAGE_ORDER).order_by("stage_order")
+
+    def get_ordering(self, request):
+        return ["stage_order"]
+
+    @admin.display(description=_("stage"), ordering="stage_order")
+    def stage_name(self, obj):
+        return stage_label(obj.stage)
 
 
 @admin.register(ComplaintCase)
@@ -161,9 +191,17 @@ class OpinionFollowUpAdmin(_ReadOnlyAdmin):
 
 @admin.register(ReminderSlip)
 class ReminderSlipAdmin(_ReadOnlyAdmin):
-    list_display = ["display_number", "overdue_day", "case", "stage", "owner_unit", "owner_role"]
+    list_display = ["display_number", "overdue_day", "case", "stage_name", "owner_unit", "owner"]
     list_select_related = ["case", "owner_unit"]
     date_hierarchy = "overdue_day"
+
+    @admin.display(description=_("stage"), ordering="stage")
+    def stage_name(self, obj):
+        return stage_label(obj.stage)
+
+    @admin.display(description=_("to role"), ordering="owner_role")
+    def owner(self, obj):
+        return role_label(obj.owner_role)
 
 
 @admin.register(ReturnAllowance)

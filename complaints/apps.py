@@ -8,6 +8,8 @@ class ComplaintsConfig(AppConfig):
 
     def ready(self):
         from . import notices  # noqa: F401  registers the notices the outbox renders when it sends them
+        from .bulk import register_bulk_actions
         from .exports import register_exports
 
         register_exports()
+        register_bulk_actions()

@@ -75,7 +75,7 @@ def seed_complaints(*, units, users, stdout=None) -> None:
         return
     StageDeadline.objects.filter(stage="investigation", owner_unit__isnull=True).update(owner_unit=units["quality"])
     manufacturing, _created = OrgUnit.objects.get_or_create(
-        code="manufacturing", defaults={"name": "制造部 Manufacturing", "kind": OrgUnit.Kind.HEAD_OFFICE}
+        code="manufacturing", defaults={"name": "制造部", "name_en": "Manufacturing", "kind": OrgUnit.Kind.HEAD_OFFICE}
     )
     mfg_head, created = get_user_model().objects.get_or_create(
         username="mfghead",

@@ -6,6 +6,7 @@ from django.urls import reverse
 from servicedesk.documents import render_pdf
 
 from .appraisal import CRITERIA, export_columns
+from .charts import appraisal_charts
 
 
 def survey_card_link(card) -> str:
@@ -21,12 +22,19 @@ def qr_data_uri(text: str) -> str:
     return segno.make(text, error="m").svg_data_uri(scale=4, border=2)
 
 
-def survey_batch_pdf(*, batch, cards) -> bytes:
+SURVEY_BATCH_TEMPLATE = "complaints/pdf/survey_batch.html"
+
+
+def survey_batch_context(*, batch, cards) -> dict:
     pages = []
     for card in cards:
         link = survey_card_link(card)
         pages.append({"card": card, "call": card.call, "link": link, "qr": qr_data_uri(link)})
-    return render_pdf(template="complaints/pdf/survey_batch.html", context={"batch": batch, "pages": pages})
+    return {"batch": batch, "pages": pages}
+
+
+def survey_batch_pdf(*, batch, cards) -> bytes:
+    return render_pdf(template=SURVEY_BATCH_TEMPLATE, context=survey_batch_context(batch=batch, cards=cards))
 
 
 def appraisal_pdf(*, unit, month, rows, totals) -> bytes:
@@ -39,6 +47,7 @@ def appraisal_pdf(*, unit, month, rows, totals) -> bytes:
             "totals": totals,
             "criteria": CRITERIA,
             "columns": export_columns(),
+            "charts": appraisal_charts(rows) if rows else None,
         },
     )
 

@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from servicedesk.models import NamedInLanguages, name_en_field
 from servicedesk.roles import Role
 
 RATING_VALIDATORS = [MinValueValidator(1), MaxValueValidator(5)]
@@ -399,11 +400,12 @@ class FollowUpPolicy(models.Model):
         return str(self.unit)
 
 
-class CauseCategory(models.Model):
+class CauseCategory(NamedInLanguages, models.Model):
     """Why a complaint happened, as quality management's investigation classifies it (penalty criteria key)."""
 
     code = models.SlugField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100)
+    name_en = name_en_field()
     is_active = models.BooleanField(_("active"), default=True)
     sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
 
@@ -413,7 +415,7 @@ class CauseCategory(models.Model):
         ordering = ["sort_order", "code"]
 
     def __str__(self):
-        return self.name
+        return self.label
 
 
 class ApprovalAuthority(models.Model):

@@ -15,9 +15,11 @@ class ContractsConfig(AppConfig):
 
         register_contract_cover(contract_covering)
 
+        from .bulk import register_bulk_actions
         from .exports import register_exports
 
         register_exports()
+        register_bulk_actions()
         # parts imports its catalogue through the same hardened CSV/.xlsx reader (servicedesk/tables.py).
         from servicedesk.tables import register_table_reader
 

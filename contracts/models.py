@@ -7,12 +7,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from servicedesk.models import NamedInLanguages, name_en_field
 
-class ContractType(models.Model):
+
+class ContractType(NamedInLanguages, models.Model):
     """Reference table kept by administrators: how long before the end a term is noticed, and followed up."""
 
     code = models.SlugField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100)
+    name_en = name_en_field()
     # Clause 二十: one month before expiry, by default.
     notice_months = models.PositiveSmallIntegerField(
         _("notice window (months)"),
@@ -40,7 +43,7 @@ class ContractType(models.Model):
         ordering = ["name"]
 
     def __str__(self):
-        return self.name
+        return self.label
 
 
 class VisitFrequency(models.TextChoices):

@@ -169,6 +169,15 @@ def expiry_notice_get_for_user(*, user, pk: int) -> ExpiryNotice:
         raise Http404 from None
 
 
+def expiry_notices_for_user(*, user, ids) -> list[ExpiryNotice]:
+    """The notices among ``ids`` the user may see, in number order, with what a printed notice shows."""
+    return list(
+        scope_to_user(ExpiryNotice.objects.filter(pk__in=ids), user=user)
+        .select_related("term__contract__customer", "term__contract__unit", "term__contract__contract_type")
+        .order_by("number")
+    )
+
+
 # --- Follow-ups -----------------------------------------------------------------------------------------
 
 

@@ -32,7 +32,7 @@ def _demo_ruled_case(*, number, unit, customer, person, cause, ruled_days_ago, c
     )
     if created:
         for amount in costs:
-            CaseCost.objects.create(case=case, description="运费 Freight", amount=Decimal(amount))
+            CaseCost.objects.create(case=case, description="运费", amount=Decimal(amount))
         for amount in returns:
             ReturnAllowance.objects.create(
                 case=case,

@@ -21,16 +21,19 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from servicedesk.models import NamedInLanguages, name_en_field
+
 HUNDRED = Decimal("100")
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
-class PenaltyKind(models.Model):
+class PenaltyKind(NamedInLanguages, models.Model):
     """Warning, minor demerit (小过), major demerit (大过), …: a table administrators keep."""
 
     code = models.SlugField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100)
+    name_en = name_en_field()
     severity = models.PositiveSmallIntegerField(
         _("severity"), default=1, help_text=_("Higher is heavier; orders the kinds in lists.")
     )
@@ -52,7 +55,7 @@ class PenaltyKind(models.Model):
         ]
 
     def __str__(self):
-        return self.name
+        return self.label
 
 
 class CriteriaVersion(models.Model):

@@ -11,6 +11,7 @@ class RecordsConfig(AppConfig):
         # product records through the hooks registered here, never by importing records.
         from servicedesk.extensions import register_page_default, register_record_link, register_toolbar
 
+        from .bulk import register_bulk_actions
         from .exports import register_exports
         from .links import customer_url, product_url
         from .views import board_default, board_toolbar
@@ -20,3 +21,4 @@ class RecordsConfig(AppConfig):
         register_record_link("customer", customer_url)
         register_record_link("product", product_url)
         register_exports()
+        register_bulk_actions()

@@ -8,6 +8,7 @@ from urllib.parse import quote
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
 from repairs.models import RepairCall
 from repairs.presenters import deadline_state_of
@@ -18,7 +19,8 @@ _SERIAL = "serial-placeholder-0"
 _NO_WARNING = dt.timedelta(0)
 
 
-def call_rows_html(rows, *, now: dt.datetime, show_unit: bool) -> str:
+def call_rows_html(rows, *, now: dt.datetime, show_unit: bool, select_form: str = "") -> str:
+    """The rows; with ``select_form``, each starts with a checkbox of that bulk-action form (servicedesk.bulk)."""
     e = html.escape
     status_labels = {value: str(label) for value, label in RepairCall.Status.choices}
     coverage_labels = {value: str(label) for value, label in RepairCall.Coverage.choices}
@@ -26,6 +28,7 @@ def call_rows_html(rows, *, now: dt.datetime, show_unit: bool) -> str:
     customer_url = reverse("records:customer", args=[_ID])
     product_url = reverse("records:product", args=[_SERIAL])
     local = timezone.get_current_timezone()
+    select_label = str(_("Select"))
     out = []
     for row in rows:
         state = deadline_state_of(
@@ -47,7 +50,13 @@ def call_rows_html(rows, *, now: dt.datetime, show_unit: bool) -> str:
         )
         out.append(
             f'<tr data-call="{e(row.number)}"{' class="table-info exact-match"' if row.part == 0 else ""}>'
-            f'<td><a href="{e(call_url.replace(str(_ID), str(row.id)))}">{e(row.number)}</a></td>'
+            + (
+                f'<td><input class="form-check-input bulk-select" type="checkbox" name="ids" value="{row.id}"'
+                f' form="{e(select_form)}" aria-label="{e(select_label)} {e(row.number)}"></td>'
+                if select_form
+                else ""
+            )
+            +             f'<td><a href="{e(call_url.replace(str(_ID), str(row.id)))}">{e(row.number)}</a></td>'
             f"<td>{row.received_at.astimezone(local):%Y-%m-%d %H:%M}</td>"
             f"<td>{e(status_labels.get(row.status, ''))}</td>"
             f'<td><a href="{e(customer_url.replace(str(_ID), str(row.customer_id)))}">{e(row.customer_name)}</a></td>'

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from complaints.models import ComplaintCase, CustomerOpinion
 from repairs.models import RepairCall
+from servicedesk.bulk import bulk_actions_for
 from servicedesk.exceptions import ApplicationError
 
 from . import presenters, selectors, services
@@ -81,13 +82,17 @@ def calls(request):
     else:
         filters = form.cleaned_data if form.is_bound else {}
         page = selectors.call_history(user=user, filters=filters, cursor=request.GET.get("after"))
-    rows_html = presenters.call_rows_html(page.rows, now=timezone.now(), show_unit=user.sees_all_units)
+    selectable = bool(bulk_actions_for(page="calls", user=user))
+    rows_html = presenters.call_rows_html(
+        page.rows, now=timezone.now(), show_unit=user.sees_all_units, select_form="bulk-calls" if selectable else ""
+    )
     params = [(k, v) for k, v in request.GET.items() if k != "after"]
     context = {
         "form": form,
         "rows_html": rows_html,
         "has_rows": bool(page.rows),
         "show_unit": user.sees_all_units,
+        "selectable": selectable,
         "first_url": "?" + urlencode(params) if request.GET.get("after") else None,
         "next_url": "?" + urlencode([*params, ("after", page.next_cursor)]) if page.next_cursor else None,
         "searched_to": page.searched_to,

@@ -10,17 +10,20 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from servicedesk.models import NamedInLanguages, name_en_field
+
 phone_validator = RegexValidator(
     r"^\+?[0-9][0-9 ()\-]{5,30}$",
     _("Enter a phone number: digits, spaces, dashes or brackets, optionally starting with +."),
 )
 
 
-class Zone(models.Model):
+class Zone(NamedInLanguages, models.Model):
     """Clause 十九: the dispatch deadline depends on the site's zone (urban 6 h, suburban 7 h)."""
 
     code = models.SlugField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100)
+    name_en = name_en_field()
     response_hours = models.DecimalField(
         _("response hours"),
         max_digits=5,
@@ -49,7 +52,7 @@ class Zone(models.Model):
         ordering = ["response_hours", "name"]
 
     def __str__(self):
-        return self.name
+        return self.label
 
     @property
     def at_risk_window(self) -> dt.timedelta:

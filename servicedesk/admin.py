@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
 from .models import (
@@ -13,6 +15,7 @@ from .models import (
     WorkingCalendar,
     WorkingWindow,
 )
+from .roles import role_label
 
 admin.site.site_header = _("Service desk administration")
 admin.site.site_title = _("Service desk")
@@ -20,9 +23,9 @@ admin.site.site_title = _("Service desk")
 
 @admin.register(OrgUnit)
 class OrgUnitAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "kind", "parent", "is_active"]
+    list_display = ["code", "name", "name_en", "kind", "parent", "is_active"]
     list_filter = ["kind", "is_active"]
-    search_fields = ["code", "name"]
+    search_fields = ["code", "name", "name_en"]
 
 
 @admin.register(User)
@@ -50,6 +53,12 @@ class UserAdmin(BaseUserAdmin):
     # and the log is the record of who changed the rule tables (issue 8, audit). The database refuses it too
     # (servicedesk migration 0004); asking here turns that into no delete button rather than an error page.
     # Nor does anyone delete themselves: the admin logs the deletion under their name first, so it would fail.
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if db_field.name == "groups":  # a group is a role: shown by its label, not its code
+            field.label_from_instance = lambda group: role_label(group.name)
+        return field
+
     def has_delete_permission(self, request, obj=None):
         if obj is not None and obj.is_superuser and not request.user.is_superuser:
             return False
@@ -79,14 +88,49 @@ class WorkingCalendarAdmin(admin.ModelAdmin):
     inlines = [WorkingWindowInline, CalendarExceptionInline]
 
 
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class RoleGroupAdmin(BaseGroupAdmin):
+    """The groups are the roles (servicedesk.roles): listed by their labels, in the reader's language."""
+
+    list_display = ["role"]
+
+    @admin.display(description=_("role"), ordering="name")
+    def role(self, obj):
+        return role_label(obj.name)
+
+
+def _status_label(change: StatusChange, code: str) -> str:
+    """A state code of the changed record's model as its label ("draft" → 草稿)."""
+    if not code:
+        return "—"
+    model = change.content_type.model_class()
+    status = getattr(model, "Status", None)
+    try:
+        return str(status(code).label) if status else code
+    except ValueError:
+        return code
+
+
 @admin.register(StatusChange)
 class StatusChangeAdmin(admin.ModelAdmin):
     """History is evidence: readable here, never edited."""
 
-    list_display = ["at", "content_type", "object_id", "from_status", "to_status", "by"]
-    list_filter = ["content_type", "to_status"]
+    list_display = ["at", "content_type", "object_id", "from_state", "to_state", "by"]
+    # Not by state: the codes are many models' own (their labels are shown in the list).
+    list_filter = ["content_type"]
     list_select_related = ["content_type", "by"]
     date_hierarchy = "at"
+
+    @admin.display(description=_("from"), ordering="from_status")
+    def from_state(self, obj):
+        return _status_label(obj, obj.from_status)
+
+    @admin.display(description=_("to"), ordering="to_status")
+    def to_state(self, obj):
+        return _status_label(obj, obj.to_status)
 
     def has_add_permission(self, request):
         return False
@@ -101,8 +145,11 @@ class StatusChangeAdmin(admin.ModelAdmin):
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
     # A notice written by kind has no subject until it is sent: the list shows its kind and object too.
-    list_display = ["created_at", "__str__", "kind", "object_id", "to_email", "sent_at", "attempts"]
-    list_filter = ["sent_at"]
+    list_display = [
+        *("created_at", "__str__", "channel", "kind", "object_id"),
+        *("to_email", "to_phone", "sent_at", "attempts"),
+    ]
+    list_filter = ["channel", "sent_at"]
     search_fields = ["subject", "to_email", "dedupe_key", "kind"]
     readonly_fields = [f.name for f in Notification._meta.fields]
 

@@ -50,6 +50,27 @@ def render_pdf(*, template: str, context: dict) -> bytes:
     )
 
 
+def render_pdf_many(documents: list[tuple[str, dict]]) -> bytes:
+    """Several documents (template, context) as one PDF, each starting on its own page (printing together).
+
+    Each is laid out on its own, as ``render_pdf`` would, and their pages are joined: one file to print
+    instead of one per document.
+    """
+    from weasyprint import HTML
+
+    fetcher, fonts, stylesheet = _weasy()
+    common = {"company": CompanyProfile.current(), "printed_at": timezone.localtime()}
+    base_url = Path(settings.BASE_DIR).as_uri() + "/"
+    rendered = [
+        HTML(string=render_to_string(template, {**common, **context}), base_url=base_url, url_fetcher=fetcher).render(
+            stylesheets=[stylesheet], font_config=fonts
+        )
+        for template, context in documents
+    ]
+    pages = [page for document in rendered for page in document.pages]
+    return rendered[0].copy(pages).write_pdf()
+
+
 def pdf_response(pdf: bytes, *, filename: str, download: bool = False) -> HttpResponse:
     response = HttpResponse(pdf, content_type="application/pdf")
     disposition = "attachment" if download else "inline"

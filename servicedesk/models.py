@@ -6,14 +6,41 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from .calendars import CalendarSpec
 
 
-class OrgUnit(models.Model):
+def name_en_field():
+    """The English name of a row of reference data, beside its name in Chinese (the standard's language)."""
+    return models.CharField(
+        _("name in English"),
+        max_length=100,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("Shown to users who read the site in English; leave empty to show the name above."),
+    )
+
+
+class NamedInLanguages:
+    """Reference data (units, zones, contract types, causes, penalty kinds...) is named once per language:
+    ``name`` in Chinese and ``name_en`` in English, never as one bilingual string ("市区 Urban"). It is shown
+    (``str()``, ``label``) in the reader's language."""
+
+    @property
+    def label(self) -> str:
+        if self.name_en and (translation.get_language() or "").startswith("en"):
+            return self.name_en
+        return self.name
+
+    def __str__(self):
+        return self.label
+
+
+class OrgUnit(NamedInLanguages, models.Model):
     class Kind(models.TextChoices):
         SERVICE_DEPARTMENT = "service_department", _("Service department")
         SERVICE_CENTRE = "service_centre", _("Service centre")
@@ -25,6 +52,7 @@ class OrgUnit(models.Model):
 
     code = models.SlugField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100)
+    name_en = name_en_field()
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
     parent = models.ForeignKey(
         "self", verbose_name=_("parent unit"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
@@ -37,7 +65,7 @@ class OrgUnit(models.Model):
         ordering = ["name"]
 
     def __str__(self):
-        return self.name
+        return self.label
 
     @property
     def is_head_office(self) -> bool:
@@ -79,10 +107,11 @@ class User(AbstractUser):
         return self.unit_id is not None and self.unit.is_head_office
 
 
-class WorkingCalendar(models.Model):
+class WorkingCalendar(NamedInLanguages, models.Model):
     """Working days, daily windows and exceptions, for deadlines counted in business hours."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)
+    name_en = name_en_field()
     timezone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
     monday = models.BooleanField(_("Monday"), default=True)
     tuesday = models.BooleanField(_("Tuesday"), default=True)
@@ -100,7 +129,7 @@ class WorkingCalendar(models.Model):
         ordering = ["name"]
 
     def __str__(self):
-        return self.name
+        return self.label
 
     def clean(self):
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -149,6 +178,7 @@ class CalendarException(models.Model):
     date = models.DateField(_("date"))
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.HOLIDAY)
     name = models.CharField(_("name"), max_length=100, blank=True)
+    name_en = name_en_field()
 
     class Meta:
         verbose_name = _("calendar exception")

@@ -20,6 +20,16 @@ class Role(TextChoices):
     SALES_MANAGER = "sales_manager", _("Sales department manager")
 
 
+def role_label(code: str) -> str:
+    """A role (a group's name) as a person reads it, in their language; "" for none."""
+    if not code:
+        return ""
+    try:
+        return str(Role(code).label)
+    except ValueError:
+        return code
+
+
 _VIEW_CALLS = ["repairs.view_repaircall", "repairs.view_customer"]
 _DESK = [
     *_VIEW_CALLS,

@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from . import export_views, views
+from . import bulk_views, export_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -27,6 +27,7 @@ urlpatterns = [
     path("exports/jobs/<int:pk>/", export_views.export_job, name="export_job"),
     path("exports/jobs/<int:pk>/progress/", export_views.export_job_progress, name="export_job_progress"),
     path("exports/jobs/<int:pk>/download/", export_views.export_job_download, name="export_job_download"),
+    path("bulk/<slug:page>/<slug:action>/", bulk_views.bulk_run, name="bulk_run"),
 ]
 
 handler400 = "servicedesk.views.bad_request"

@@ -1,5 +1,8 @@
 from django import template
 
+from complaints.models import ComplaintCase
+from servicedesk.roles import role_label as _role_label
+
 register = template.Library()
 
 
@@ -16,20 +19,11 @@ def rating(value) -> str:
 
 @register.filter
 def role_label(value) -> str:
-    from servicedesk.roles import Role
-
-    if not value:
-        return ""
-    try:
-        return str(Role(value).label)
-    except ValueError:
-        return value
+    return _role_label(value)
 
 
 @register.filter
 def case_stage_label(value) -> str:
-    from complaints.models import ComplaintCase
-
     if not value:
         return "—"
     try:

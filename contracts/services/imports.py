@@ -1087,7 +1087,7 @@ def import_progress_now(batch: ContractImport) -> tuple[int, int]:
 def template_csv() -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(TEMPLATE_HEADER)
+    writer.writerow([str(COLUMN_LABELS[column]) for column in TEMPLATE_HEADER])  # headers in the reader's language
     writer.writerow(
         [
             "MC-2025-0001",

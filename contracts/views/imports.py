@@ -18,6 +18,7 @@ from .. import selectors, services
 from ..forms import ContractImportForm
 from ..models import ContractImport
 from ..services.imports import (
+    COLUMN_LABELS,
     INLINE_IMPORT_BYTES,
     MAX_IMPORT_ROWS,
     TEMPLATE_HEADER,
@@ -80,7 +81,8 @@ def import_upload(request):
         {
             "form": form,
             "imports": selectors.contract_imports_recent(user=request.user),
-            "columns": TEMPLATE_HEADER,
+            # The columns as a person names them, in their language (each is an accepted header).
+            "columns": [COLUMN_LABELS[column] for column in TEMPLATE_HEADER],
             "max_rows": MAX_IMPORT_ROWS,
         },
         status=400 if form.errors else 200,

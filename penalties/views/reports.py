@@ -15,6 +15,7 @@ from servicedesk.workflow import history_for
 
 from .. import selectors, services
 from ..arithmetic import to_fen
+from ..audit_presenter import audit_rows
 from ..forms import LedgerForm, ProceedsForm
 from .rulings import form_error
 
@@ -112,11 +113,9 @@ def ledger_export(request, fmt):
 def audit_list(request):
     ruling_id = request.GET.get("ruling")
     ruling_id = int(ruling_id) if ruling_id and ruling_id.isdigit() else None
+    page = selectors.audit_list(user=request.user, ruling_id=ruling_id, page_number=request.GET.get("page"))
     return render(
         request,
         "penalties/audit_list.html",
-        {
-            "page": selectors.audit_list(user=request.user, ruling_id=ruling_id, page_number=request.GET.get("page")),
-            "ruling_id": ruling_id,
-        },
+        {"page": page, "rows": audit_rows(page.object_list), "ruling_id": ruling_id},
     )

@@ -1,6 +1,7 @@
 from django import template
 
 from servicedesk import extensions
+from servicedesk.templatetags.labels import status_label
 
 from .. import presenters, selectors_field
 
@@ -13,15 +14,8 @@ def deadline_state(call, now):
     return presenters.deadline_state(call, now)
 
 
-@register.filter
-def status_label(value, instance):
-    """The translated label of a status code of ``instance``'s model."""
-    if not value:
-        return "—"
-    try:
-        return type(instance).Status(value).label
-    except ValueError:
-        return value
+# The shared filter, under this library's name too (the repairs templates load it from here).
+register.filter("status_label", status_label)
 
 
 @register.simple_tag(takes_context=True)

@@ -198,6 +198,9 @@ def test_export_pdf_is_printable_in_chinese(client, supervisor, march):
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
     assert "技术员月绩效考核" in text
     assert str(march["a"]) in text
+    # The charts: each technician's bar is labelled with their name, beside the table's row.
+    assert "按时到达率" in text and "平均评分" in text
+    assert text.count(str(march["a"])) >= 3
 
 
 def test_an_unknown_export_format_is_not_found(client, supervisor, march):

@@ -1,6 +1,7 @@
 """The pages: shares, proposal, adjustment, approval, ledger and exports, audit trail; flat query counts."""
 
 import csv
+import datetime as dt
 import io
 from decimal import Decimal
 
@@ -167,7 +168,21 @@ def test_list_and_audit_pages_run_a_fixed_number_of_queries(
         gm_client.get(reverse("penalties:ruling_list"))
     with django_assert_max_num_queries(len(few_audit.captured_queries)):
         page = gm_client.get(reverse("penalties:audit_list"))
-    assert page.text.count("ruling_approve") == 8
+    assert page.text.count("Ruling approved") == 8
+
+
+def test_the_audit_trail_reads_as_names_labels_and_local_times_not_codes_and_ids(
+    gm_client, ruled_case, gm_office, manager
+):
+    ruling = approved_ruling(case=ruled_case, by=gm_office, approver=manager)
+    page = gm_client.get(reverse("penalties:audit_list"), headers={"accept-language": "zh-hans"}).text
+    approval = AuditEntry.objects.get(action="ruling_approve")
+    assert "批准处罚决定" in page and "ruling_approve" not in page
+    assert str(manager) in page  # the approver by name, not by id
+    local = timezone.localtime(dt.datetime.fromisoformat(approval.new_values["approved_at"])).strftime("%Y-%m-%d %H:%M")
+    assert local in page
+    assert "已核准" in page and "'status'" not in page and "approved_by" not in page
+    assert ruling.number in page
 
 
 def test_the_audit_trail_is_for_the_gm_office(client, month_of_rulings, technician, manager):

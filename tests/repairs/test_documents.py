@@ -69,9 +69,12 @@ def test_the_register_extract_and_reconciliation_pdfs(client, dispatcher, techni
         user=technician, voucher_id=voucher.pk, amount=Decimal("88.80")
     )
     client.force_login(dispatcher)
-    text = _text(client.get(reverse("repairs:register_pdf")))
+    extract = client.get(reverse("repairs:register_pdf"))
+    text = _text(extract)
     for expected in ("客户商品进出登记簿", card.register_entry.receipt_number, "申城物流", "REG-"):
         assert expected in text, expected
+    box = PdfReader(io.BytesIO(extract.content)).pages[0].mediabox
+    assert box.width > box.height  # landscape: eight columns with room for names
     response = client.get(reverse("repairs:fee_reconciliation_pdf"))
     text = _text(response)
     for expected in ("现场收费日对账表", "FEE-", "SJ-", "88.80", "未缴回", "未收费", "未结余额"):

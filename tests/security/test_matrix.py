@@ -115,6 +115,10 @@ ROUTE_KWARGS = {
     "penalties:ledger_export": {"fmt": ("csv", "xlsx")},
     "survey_public:answer": {"card_id": "survey_card", "token": "survey_card.token"},
     "export": {"page": "export_pages", "fmt": ("csv", "xlsx")},
+    "bulk_run": {
+        "page": ("calls", "repair-cards", "expiry-notices", "survey-cards"),
+        "action": ("assign", "close", "print-vouchers", "print"),
+    },
     "export_job": {"pk": "export_job"},
     "export_job_progress": {"pk": "export_job"},
     "export_job_download": {"pk": "export_job"},

@@ -23,12 +23,12 @@ from servicedesk.roles import Role
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - printed for the demo on purpose
 
 UNITS = [
-    ("service-dept", "服务部 Service Department", OrgUnit.Kind.SERVICE_DEPARTMENT),
-    ("sh-centre", "上海服务中心 Shanghai Service Centre", OrgUnit.Kind.SERVICE_CENTRE),
-    ("sz-branch", "苏州分公司 Suzhou Branch", OrgUnit.Kind.BRANCH),
-    ("quality", "质量管理部 Quality Management", OrgUnit.Kind.HEAD_OFFICE),
-    ("gm-office", "总经理室 GM Office", OrgUnit.Kind.HEAD_OFFICE),
-    ("accounting", "会计部门 Accounting", OrgUnit.Kind.HEAD_OFFICE),
+    ("service-dept", "服务部", "Service Department", OrgUnit.Kind.SERVICE_DEPARTMENT),
+    ("sh-centre", "上海服务中心", "Shanghai Service Centre", OrgUnit.Kind.SERVICE_CENTRE),
+    ("sz-branch", "苏州分公司", "Suzhou Branch", OrgUnit.Kind.BRANCH),
+    ("quality", "质量管理部", "Quality Management", OrgUnit.Kind.HEAD_OFFICE),
+    ("gm-office", "总经理室", "GM Office", OrgUnit.Kind.HEAD_OFFICE),
+    ("accounting", "会计部门", "Accounting", OrgUnit.Kind.HEAD_OFFICE),
 ]
 
 # username, full name, unit code, roles, is_staff
@@ -56,8 +56,10 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         units = {}
-        for code, name, kind in UNITS:
-            units[code], _ = OrgUnit.objects.get_or_create(code=code, defaults={"name": name, "kind": kind})
+        for code, name, name_en, kind in UNITS:
+            units[code], _ = OrgUnit.objects.get_or_create(
+                code=code, defaults={"name": name, "name_en": name_en, "kind": kind}
+            )
         User = get_user_model()
         users = {}
         for username, full_name, unit_code, roles, is_staff in USERS:
@@ -78,14 +80,23 @@ class Command(BaseCommand):
                 user.groups.set(Group.objects.filter(name__in=[r.value for r in roles]))
             users[username] = user
 
-        calendar, created = WorkingCalendar.objects.get_or_create(name="标准工作日 Standard working week")
+        calendar, created = WorkingCalendar.objects.get_or_create(
+            name="标准工作日", defaults={"name_en": "Standard working week"}
+        )
         if created:
             WorkingWindow.objects.create(calendar=calendar, start=dt.time(8, 30), end=dt.time(12, 0))
             WorkingWindow.objects.create(calendar=calendar, start=dt.time(13, 0), end=dt.time(17, 30))
-            CalendarException.objects.create(calendar=calendar, date=dt.date(2027, 1, 1), name="元旦 New Year")
+            CalendarException.objects.create(
+                calendar=calendar, date=dt.date(2027, 1, 1), name="元旦", name_en="New Year"
+            )
         Zone.objects.get_or_create(
             code="industrial-park",
-            defaults={"name": "工业园区 Industrial park (business hours)", "response_hours": 6, "calendar": calendar},
+            defaults={
+                "name": "工业园区",
+                "name_en": "Industrial park (business hours)",
+                "response_hours": 6,
+                "calendar": calendar,
+            },
         )
         seed_contracts(units=units, users=users, stdout=self.stdout)
         # Decided before the field-service demo, which logs calls of its own.

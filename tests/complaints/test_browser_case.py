@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from complaints.models import ComplaintCase, OpinionFollowUp
+from complaints.models import CauseCategory, ComplaintCase, OpinionFollowUp
 from tests.browser import launched_chromium
 from tests.factories import CustomerFactory
 
@@ -47,7 +47,9 @@ def test_a_case_goes_from_received_to_closed_through_every_role(live_server, bro
         card = page.locator(f"#stage-{to_status}")
         for name, value in fields.items():
             field = card.locator(f"[name={name}]")
-            if field.evaluate("e => e.tagName") == "SELECT":
+            if hasattr(value, "pk"):  # a row of reference data: chosen by its key, whatever the page's language
+                field.select_option(value=str(value.pk))
+            elif field.evaluate("e => e.tagName") == "SELECT":
                 field.select_option(label=value)
             else:
                 field.fill(value)
@@ -75,7 +77,7 @@ def test_a_case_goes_from_received_to_closed_through_every_role(live_server, bro
     complete(
         "cause_analysis",
         investigation_findings="主板电容批次不良",
-        cause_category="产品质量 Product quality",
+        cause_category=CauseCategory.objects.get(code="product_quality"),
         responsible_unit=factory_unit.name,
     )
     log_out()

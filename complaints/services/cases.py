@@ -16,7 +16,7 @@ from servicedesk.workflow import apply_transition, check_transition, lock_for_up
 
 from ..models import CauseCategory, ComplaintCase, CustomerOpinion
 from ..stages import approval_role_for, stage_due_at, stage_rules, user_owns_stage
-from .opinions import customer_opinion_record, follow_up_refusal
+from .opinions import customer_opinion_record, follow_up_refusal, opinion_follow_case
 
 S = ComplaintCase.Status
 CASE_SERIES = "KS"
@@ -132,6 +132,7 @@ def complaint_case_open(
         updated_at=now,
     )
     record_status_change(instance=case, from_status="", to_status=case.status, by=user, at=now)
+    opinion_follow_case(opinion=opinion, case=case, stage="opened", by=user, at=now)
     return case
 
 
@@ -286,4 +287,6 @@ def complaint_case_transition(
         at=now,
         fields=[*fields, "stage_entered_at", "stage_due_at", "stage_seq"],
     )
+    if to_status == S.CLOSED and case.opinion_id is not None:
+        opinion_follow_case(opinion=case.opinion, case=case, stage="closed", by=user, at=now)
     return case

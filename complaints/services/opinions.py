@@ -298,3 +298,34 @@ def customer_opinion_close(*, user, opinion_id: int, note: str = "") -> Customer
         instance=opinion, to_status=CustomerOpinion.Status.CLOSED, by=user, note=note.strip(), fields=["closed_at"]
     )
     return opinion
+
+
+def opinion_follow_case(*, opinion: CustomerOpinion, case, stage: str, by, at: dt.datetime) -> None:
+    """Keep a complaint's opinion in step with the case it became (issue 16), inside the case's transaction.
+
+    The case's own service has checked who may act; this only moves the opinion along its table, with a
+    history note naming the case: opening the case takes the complaint in hand (acknowledged); closing the
+    case, which needs the supervisor's follow-up first (clause 二十八), handles it with the customer's result
+    and closes it. A step the opinion has already taken is not taken again.
+    """
+    opinion = lock_for_update(CustomerOpinion.objects.all(), pk=opinion.pk)
+    status = CustomerOpinion.Status
+    if stage == "opened":
+        if opinion.status == status.NEW:
+            note = _("Complaint case %(number)s opened.") % {"number": case.number}
+            # Now, not the case's clock: the opinion may have been written a moment after it was read.
+            apply_transition(instance=opinion, to_status=status.ACKNOWLEDGED, by=by, note=note, at=timezone.now())
+        return
+    if stage != "closed" or opinion.status == status.CLOSED:
+        return
+    note = _("Handled through complaint case %(number)s.") % {"number": case.number}
+    if opinion.status != status.RESOLVED:
+        opinion.outcome = (case.customer_result or "").strip()[:OPINION_MAX_LENGTH] or note
+        opinion.resolved_at, opinion.resolved_by = at, by
+        fields = ["outcome", "resolved_at", "resolved_by"]
+        if opinion.severity == CustomerOpinion.Severity.SERIOUS and not opinion.letter_number:
+            opinion.letter_number = next_number(series=LETTER_SERIES, at=at)
+            fields.append("letter_number")
+        apply_transition(instance=opinion, to_status=status.RESOLVED, by=by, note=note, fields=fields, at=at)
+    opinion.closed_at = at
+    apply_transition(instance=opinion, to_status=status.CLOSED, by=by, note=note, fields=["closed_at"], at=at)

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from complaints.models import ApprovalAuthority, ComplaintCase
+from complaints.models import ApprovalAuthority, ComplaintCase, CustomerOpinion
 from complaints.services import StageInput
 from complaints.stages import stage_due_at, stage_rules
 from servicedesk.calendars import CalendarSpec
@@ -154,6 +154,22 @@ def test_a_case_cannot_close_before_the_supervisors_follow_up(flow, people):
     flow.follow_up(case)
     closed = flow.step(case, "closed")
     assert closed.status == "closed" and closed.closed_at is not None
+
+
+def test_the_complaint_moves_in_step_with_its_case(flow):
+    case = flow.open()
+    opinion = case.opinion
+    opinion.refresh_from_db()
+    assert opinion.status == CustomerOpinion.Status.ACKNOWLEDGED  # opening the case takes it in hand
+    case = flow.to(case, "explanation")
+    flow.follow_up(case)
+    closed = flow.step(case, "closed")
+    opinion.refresh_from_db()
+    assert opinion.status == CustomerOpinion.Status.CLOSED
+    assert opinion.outcome == closed.customer_result and opinion.resolved_at == closed.closed_at
+    notes = list(history_for(opinion).values_list("to_status", "note"))
+    assert [status for status, _note in notes] == ["new", "acknowledged", "resolved", "closed"]
+    assert all(closed.number in note for _status, note in notes[1:])
 
 
 def test_opening_a_case_records_the_complaint_it_hangs_on(flow):

@@ -1,5 +1,4 @@
-// Bulk actions on list pages (servicedesk/bulk.py): select all, a count of the selection, and a question
-// before an action that cannot be undone. The checkboxes belong to the toolbar's form by their form="" attribute.
+// Bulk actions on list pages (servicedesk/bulk.py): select all and a count of the selection. The checkboxes belong to the toolbar's form by their form="" attribute.
 (function () {
   "use strict";
   function boxes(form) {
@@ -24,11 +23,7 @@
   document.querySelectorAll("form[data-bulk-form]").forEach(function (form) {
     var count = form.querySelector("[data-bulk-count]");
     if (count && !form.dataset.noneText) form.dataset.noneText = count.textContent;
-    refresh(form);
-    form.addEventListener("submit", function (event) {
-      var button = event.submitter;
-      if (button && button.dataset.confirm && !window.confirm(button.dataset.confirm)) event.preventDefault();
-    });
+    refresh(form);  // the data-confirm question is asked by servicedesk.js, for every form
   });
   document.addEventListener("change", function (event) {
     var target = event.target;

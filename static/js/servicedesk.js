@@ -15,3 +15,11 @@ document.addEventListener("change", function (event) {
     }
   }
 });
+// A button with data-confirm asks its question before an action that can never be undone (an approval, a
+// bulk close); "Cancel" sends nothing.
+document.addEventListener("submit", function (event) {
+  const button = event.submitter;
+  if (button && button.dataset.confirm && !window.confirm(button.dataset.confirm)) {
+    event.preventDefault();
+  }
+});

@@ -99,6 +99,14 @@ def test_from_a_ruled_case_to_an_approved_penalty_and_its_notice(
     try:
         log_in(boss, live_server, "depthead")
         boss.goto(live_server.url + ruling.get_absolute_url())
+        # Approval can never be undone: the page asks first, and "Cancel" sends nothing.
+        questions = []
+        boss.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+        boss.locator("#approve").click()
+        boss.wait_for_timeout(300)
+        ruling.refresh_from_db()
+        assert ruling.status == ruling.Status.PROPOSED and "never changes" in questions[0]
+        boss.once("dialog", lambda dialog: dialog.accept())
         boss.locator("#approve").click()
         boss.wait_for_selector("#ruling-status:has-text('Approved')")
         assert_no_problems(boss, "approved ruling")

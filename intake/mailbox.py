@@ -59,7 +59,7 @@ def _internaldate(value: bytes) -> dt.datetime:
 
 
 def _meta(mailbox, uids: list[str]) -> dict[str, tuple[int, dt.datetime]]:
-    status, data = mailbox.client.uid("FETCH", ",".join(uids), "(UID RFC822.SIZE INTERNALDATE)")
+    _status, data = mailbox.client.uid("FETCH", ",".join(uids), "(UID RFC822.SIZE INTERNALDATE)")
     meta = {}
     for item in data:
         line = item[0] if isinstance(item, tuple) else item
@@ -78,7 +78,7 @@ def _meta(mailbox, uids: list[str]) -> dict[str, tuple[int, dt.datetime]]:
 def _bodies(mailbox, uids: list[str], *, part: str) -> dict[str, bytes]:
     if not uids:
         return {}
-    status, data = mailbox.client.uid("FETCH", ",".join(uids), f"(UID BODY.PEEK[{part}])")
+    _status, data = mailbox.client.uid("FETCH", ",".join(uids), f"(UID BODY.PEEK[{part}])")
     bodies = {}
     for item in data:
         if isinstance(item, tuple) and len(item) == 2:

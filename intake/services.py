@@ -84,7 +84,7 @@ def inbound_message_receive(*, fetched: Fetched, now: dt.datetime | None = None)
     now = now or timezone.now()
     received_at = min(fetched.received_at, now)  # a sender's clock is not ours; the server's arrival is
     if fetched.too_large:
-        message_id, address, name, subject = headers_of(fetched.raw)
+        message_id, *_rest = headers_of(fetched.raw)
         key = dedupe_key(message_id=message_id, raw=fetched.raw, size=fetched.size)
         return _quarantine(
             fetched=fetched,
@@ -158,6 +158,7 @@ def _quarantine(*, fetched: Fetched, key: str, reason: str, detail: str, receive
                     "folder": fetched.folder[:200],
                     "uid": fetched.uid,
                     "status": InboundMessage.Status.QUARANTINED,
+                    "unit": _mailbox_unit(),
                     "quarantine_reason": reason,
                     "quarantine_detail": (detail or "")[:2000],
                     "raw": fetched.raw[: inbound_message_max_bytes()],

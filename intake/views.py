@@ -25,7 +25,9 @@ def queue(request):
 @require_GET
 @permission_required("intake.view_quarantine", raise_exception=True)
 def quarantine(request):
-    return render(request, "intake/quarantine.html", {"rows": selectors.inbound_messages_quarantined(user=request.user)})
+    return render(
+        request, "intake/quarantine.html", {"rows": selectors.inbound_messages_quarantined(user=request.user)}
+    )
 
 
 @require_GET

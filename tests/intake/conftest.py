@@ -108,4 +108,3 @@ def email_message(
     for filename, content, maintype, subtype in attachments:
         message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
     return message
-

@@ -8,7 +8,7 @@ from django.utils import timezone
 from PIL import Image
 
 from complaints.models import ComplaintCase
-from intake.mailbox import DONE_FLAG, mailbox_read
+from intake.mailbox import mailbox_read
 from intake.models import InboundAttachment, InboundMessage
 from intake.services import attachment_path
 from intake.tasks import read_mailbox

@@ -78,7 +78,9 @@ def _message(*, sender: str, subject: str, body: str, pdf: bool = False) -> byte
     message["Message-ID"] = make_msgid(domain="bench.example.com")
     message.set_content(body)
     if pdf:
-        message.add_attachment(b"%PDF-1.4\n" + b"0" * 40_000, maintype="application", subtype="pdf", filename="scan.pdf")
+        message.add_attachment(
+            b"%PDF-1.4\n" + b"0" * 40_000, maintype="application", subtype="pdf", filename="scan.pdf"
+        )
     return message.as_bytes()
 
 
@@ -134,7 +136,9 @@ def main() -> None:
                 elif kind < 19:
                     raw = _message(sender="c1@bench.example.com", subject=f"Re: {numbers[n % 20]}", body="again")
                 else:
-                    raw = _message(sender=f"c{n % args.customers}@bench.example.com", subject="scan", body="x", pdf=True)
+                    raw = _message(
+                        sender=f"c{n % args.customers}@bench.example.com", subject="scan", body="x", pdf=True
+                    )
                 box.append(raw, folder, flag_set=[], dt=dt.datetime.now(dt.UTC))
         appended = time.monotonic() - started
         print(f"appended {args.messages} messages in {appended:.1f} s (not timed); load average {_load()}")

@@ -53,6 +53,14 @@ def test_a_known_senders_email_becomes_a_call_received_when_the_mailbox_received
     assert mailbox.done_count() == 1  # marked on the server after the commit
 
 
+def test_the_calls_page_says_it_was_read_from_the_mailbox(client, mailbox, known_customer, dispatcher):
+    mailbox.append(email_message())
+    mailbox_read()
+    client.force_login(dispatcher)
+    page = client.get(RepairCall.objects.get().get_absolute_url())
+    assert "Read from the desk" in page.content.decode() and "Planned from the contract" not in page.content.decode()
+
+
 def test_a_message_read_late_is_logged_late_with_its_true_time(mailbox, known_customer):
     mailbox.append(email_message(), at=timezone.now() - dt.timedelta(hours=9))
     mailbox_read()

@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -76,6 +77,8 @@ class Customer(models.Model):
         indexes = [
             models.Index(fields=["unit", "name"], name="customer_unit_name_idx"),
             models.Index(fields=["phone"], name="customer_phone_idx"),
+            # Inbound e-mail (intake) finds the customer by the sender's address, whatever its case.
+            models.Index(Upper("email"), name="customer_email_upper_idx"),
         ]
 
     def __str__(self):

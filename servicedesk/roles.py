@@ -187,6 +187,15 @@ _PARTS_PERMISSIONS = {
 for _role, _perms in _PARTS_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_perms]
 
+# Inbound e-mail (issue 15): the desk matches unknown senders and watches the quarantine; administrators see it too.
+_INTAKE_DESK = ["intake.view_inboundmessage", "intake.match_inboundmessage", "intake.view_quarantine"]
+for _role, _perms in {
+    Role.DISPATCHER: _INTAKE_DESK,
+    Role.SUPERVISOR: _INTAKE_DESK,
+    Role.ADMINISTRATOR: ["intake.view_inboundmessage", "intake.view_quarantine"],
+}.items():
+    ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_perms]
+
 # Reference tables an administrator keeps in the admin site.
 ADMIN_MODELS = [
     ("servicedesk", "orgunit"),

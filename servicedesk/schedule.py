@@ -58,6 +58,11 @@ def beat_schedule() -> dict:
             "task": "contracts.tasks.deliver_expiry_notices",
             "schedule": 900.0,
         },
+        # Issue 15: the desk's mailbox, each new message once (a call, a reply, the queue or quarantine).
+        "intake.read-mailbox": {
+            "task": "intake.tasks.read_mailbox",
+            "schedule": 60.0,
+        },
         # Export files (servicedesk.exports) are deleted a while after they were written; each job once.
         "servicedesk.clean-export-jobs": {
             "task": "servicedesk.tasks.clean_export_jobs",

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "contracts",
     "complaints",
     "penalties",
+    "intake",
     "dashboard",
     "records",
     "demo",
@@ -179,6 +180,21 @@ MEDIA_URL = "media/"
 # each field has its own smaller bound: contract imports 40 MB, complaint attachments 10 MB, signatures 400 kB.
 UPLOAD_MAX_REQUEST_BYTES = env.int("UPLOAD_MAX_REQUEST_BYTES", default=48 * 1024 * 1024)
 COMPLAINT_ATTACHMENT_MAX_BYTES = env.int("COMPLAINT_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# Inbound e-mail (intake/): the largest message read (a larger one is quarantined with its header only).
+INTAKE_MESSAGE_MAX_BYTES = env.int("INTAKE_MESSAGE_MAX_BYTES", default=25 * 1024 * 1024)
+# The mailbox the desk reads over IMAP (intake.tasks.read_mailbox, every minute). No host: no mailbox is read.
+# TLS: "ssl" (IMAPS, port 993), "starttls" (port 143) or "none" (loopback only: the tests' server).
+# UNIT: the code of the unit whose desk matches senders no customer has (empty: head office).
+INTAKE_IMAP = {
+    "HOST": env.str("SERVICEDESK_IMAP_HOST", default=""),
+    "PORT": env.int("SERVICEDESK_IMAP_PORT", default=993),
+    "USER": env.str("SERVICEDESK_IMAP_USER", default=""),
+    "PASSWORD": env.str("SERVICEDESK_IMAP_PASSWORD", default=""),
+    "FOLDER": env.str("SERVICEDESK_IMAP_FOLDER", default="INBOX"),
+    "TLS": env.str("SERVICEDESK_IMAP_TLS", default="ssl"),
+    "UNIT": env.str("SERVICEDESK_IMAP_UNIT", default=""),
+    "TIMEOUT": env.int("SERVICEDESK_IMAP_TIMEOUT", default=30),
+}
 # The form fields of a request (a signature's data URL among them); files go to a temporary file above this.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

@@ -93,6 +93,11 @@ class BoundedUploadHandler(FileUploadHandler):
         return None
 
 
+def inbound_message_max_bytes() -> int:
+    """The largest e-mail the intake reads (``INTAKE_MESSAGE_MAX_BYTES``); a larger one is quarantined unread."""
+    return int(settings.INTAKE_MESSAGE_MAX_BYTES)
+
+
 def too_large_message(limit: int) -> str:
     return _("The file is larger than %(mb)s MB.") % {"mb": f"{limit / MB:g}"}
 

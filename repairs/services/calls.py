@@ -29,6 +29,8 @@ from .coverage import contract_covers
 
 # A clock a few minutes ahead on a phone is not an error; more than this is.
 CLOCK_TOLERANCE = dt.timedelta(minutes=5)
+# Channels through which a customer's call reaches the board with nobody at the desk (``user=None``).
+SELF_SERVICE_CHANNELS = (RepairCall.Channel.EMAIL,)
 
 
 def _require(user, perm: str, *, unit_id: int) -> None:
@@ -123,11 +125,17 @@ def repair_call_log(
     """Clause 八: log a customer's repair call and compute its dispatch deadline (clause 十九).
 
     ``attend_by`` and ``appointment_at`` are for planned work (contracts' maintenance visits), whose
-    deadline is the end of the planned day rather than the zone's response hours.
+    deadline is the end of the planned day rather than the zone's response hours. ``user`` is None for a call
+    that reached the board by itself through a self-service channel (``SELF_SERVICE_CHANNELS``: inbound e-mail).
     """
     if unit is None:  # a user with no unit owns nothing, so has nowhere to log a call
         raise ApplicationError(_("Your account belongs to no unit, so you cannot log calls. Ask an administrator."))
-    _require(user, "repairs.log_call", unit_id=unit.pk)
+    if user is not None:
+        _require(user, "repairs.log_call", unit_id=unit.pk)
+    elif channel not in SELF_SERVICE_CHANNELS:
+        # No person behind it: only a channel the customer uses alone (an e-mail read from the mailbox) logs
+        # a call by itself, with every other rule here the same; a call typed at the desk always has its clerk.
+        raise ApplicationError(_("You are not allowed to do this."))
     now = now or timezone.now()
     if received_at > now + CLOCK_TOLERANCE:
         raise ApplicationError(_("The call cannot be received in the future."), field="received_at")

@@ -109,6 +109,7 @@ def _extras(world: World) -> None:
         photo=SimpleUploadedFile("work.png", _png(), content_type="image/png"),
     )
     _export_job(world)
+    _inbound_email(world)
     # Parts (issue 14): the B technicians' vans hold the parts the voucher forms post.
     from tests.repairs.field import stock_van
 
@@ -122,6 +123,28 @@ def _extras(world: World) -> None:
         owner=dispatcher,
         due_on=timezone.localdate() + dt.timedelta(days=7),
     )
+
+
+def _inbound_email(world: World) -> None:
+    """An e-mail of an unknown sender waiting in unit B's queue (the mailbox serves unit B), with a picture, and
+    one in quarantine: through the same service the mailbox read hands each message to."""
+    from email.message import EmailMessage
+
+    from intake.services import Fetched, inbound_message_receive
+
+    message = EmailMessage()
+    message["From"] = "Stranger <stranger@example.net>"
+    message["Subject"] = "Copier broken"
+    message["Message-ID"] = "<security-world-1@example.net>"
+    message.set_content("Please come.")
+    message.add_attachment(_png(), maintype="image", subtype="png", filename="photo.png")
+    broken = (
+        b"From: x@example.net\r\nMessage-ID: <security-world-2@x>\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n.'
+    )
+    with override_settings(INTAKE_IMAP={**settings.INTAKE_IMAP, "UNIT": world.unit_b.code}):
+        for raw in (message.as_bytes(), broken):
+            inbound_message_receive(fetched=Fetched(raw=raw, size=len(raw), received_at=timezone.now()))
 
 
 def _export_job(world: World) -> None:
@@ -183,6 +206,8 @@ def _objects(world: World) -> dict:
         "van_technician": _first(m("servicedesk", "User"), unit=b, username="tech"),
         "customer": _first(m("repairs", "Customer"), unit=b),
         "product": _first(m("repairs", "Product"), customer__unit=b),
+        "inbound_message": _first(m("intake", "InboundMessage"), unit=b, status="to_match"),
+        "inbound_attachment": _first(m("intake", "InboundAttachment"), message__unit=b, stored_name__isnull=False),
     }
 
 

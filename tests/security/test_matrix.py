@@ -130,6 +130,9 @@ ROUTE_KWARGS = {
     "parts:movement_new": {"kind": ("receive", "issue", "return", "count")},
     "parts:issue_note_pdf": {"pk": "issue_movement"},
     "records:customer": {"pk": "customer"},
+    "intake:message": {"pk": "inbound_message"},
+    "intake:match": {"pk": "inbound_message"},
+    "intake:attachment": {"pk": "inbound_attachment"},
     "records:product": {"serial": "product.serial_number"},
 }
 

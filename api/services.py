@@ -4,6 +4,7 @@ import datetime as dt
 import hashlib
 import secrets
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -42,7 +43,7 @@ def api_token_create(*, user, name: str, lifetime_days: int, now: dt.datetime | 
             _("A token lasts from 1 to %(days)d days.") % {"days": MAX_LIFETIME_DAYS}, field="lifetime_days"
         )
     # The user's row is locked so that two requests at once cannot both pass the count.
-    type(user).objects.select_for_update().filter(pk=user.pk).first()
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
     active = ApiToken.objects.filter(user=user, revoked_at__isnull=True, expires_at__gt=now).count()
     if active >= MAX_ACTIVE_TOKENS:
         raise ApplicationError(

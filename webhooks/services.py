@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -175,65 +174,78 @@ def _send_one(connections: _Connections, delivery: WebhookDelivery) -> tuple[int
     return code, "" if 200 <= code < 300 else f"HTTP {code}"
 
 
-def _record(delivery: WebhookDelivery, *, code: int | None, error: str, now: dt.datetime) -> bool:
-    """Store one answer; returns True when the subscription was paused by this failure."""
+RECORDED_FIELDS = [
+    "attempts",
+    "last_attempt_at",
+    "last_status_code",
+    "last_error",
+    "status",
+    "delivered_at",
+    "next_attempt_at",
+]
+
+
+def _record(delivery: WebhookDelivery, *, code: int | None, error: str, now: dt.datetime) -> None:
     delivery.attempts += 1
     delivery.last_attempt_at = now
     delivery.last_status_code = code
     delivery.last_error = error
-    subscriptions = WebhookSubscription.objects.filter(pk=delivery.subscription_id)
     if not error:
         delivery.status = WebhookDelivery.Status.DELIVERED
         delivery.delivered_at = now
-        subscriptions.exclude(consecutive_failures=0).update(consecutive_failures=0)
     else:
         if delivery.attempts >= MAX_ATTEMPTS:
             delivery.status = WebhookDelivery.Status.FAILED
         delivery.next_attempt_at = now + retry_delay(delivery.attempts)
-        subscriptions.update(consecutive_failures=F("consecutive_failures") + 1)
-    delivery.save(
-        update_fields=[
-            "attempts",
-            "last_attempt_at",
-            "last_status_code",
-            "last_error",
-            "status",
-            "delivered_at",
-            "next_attempt_at",
-        ]
-    )
-    if error:
-        return bool(
-            subscriptions.filter(paused_at__isnull=True, consecutive_failures__gte=F("pause_after")).update(
-                paused_at=now
-            )
-        )
-    return False
+
+
+def _send_batch(connections: _Connections, batch: list[WebhookDelivery], *, now: dt.datetime | None) -> int:
+    """Send one leased batch in order; the answers are written together (one UPDATE per batch, not per row).
+
+    Failures in a row are counted per subscription from its stored count: a success sets it back to 0, and
+    reaching ``pause_after`` pauses the subscription at once (its later rows of the batch go back unsent).
+    """
+    failures: dict[int, int] = {}
+    paused: set[int] = set()
+    sent, requeued = [], []
+    clock = now or timezone.now()
+    for delivery in batch:
+        subscription = delivery.subscription
+        if subscription.pk in paused:
+            requeued.append(delivery.pk)
+            continue
+        code, error = _send_one(connections, delivery)
+        clock = now or timezone.now()
+        _record(delivery, code=code, error=error, now=clock)
+        sent.append(delivery)
+        running = 0 if not error else failures.get(subscription.pk, subscription.consecutive_failures) + 1
+        failures[subscription.pk] = running
+        if error and running >= subscription.pause_after:
+            paused.add(subscription.pk)
+            log.warning("webhook subscription %s paused after %s failures in a row", subscription.pk, running)
+    WebhookDelivery.objects.bulk_update(sent, RECORDED_FIELDS, batch_size=SEND_BATCH)
+    if requeued:  # back in the queue, sent when an administrator resumes the subscription
+        WebhookDelivery.objects.filter(pk__in=requeued).update(next_attempt_at=clock)
+    for subscription_id, running in failures.items():
+        subscriptions = WebhookSubscription.objects.filter(pk=subscription_id)
+        subscriptions.update(consecutive_failures=running)
+        if subscription_id in paused:
+            subscriptions.filter(paused_at__isnull=True).update(paused_at=clock)
+    return sum(1 for delivery in sent if delivery.status == WebhookDelivery.Status.DELIVERED)
 
 
 def webhook_deliveries_send_due(*, now: dt.datetime | None = None, limit: int = 5000) -> int:
     """Send every due delivery once (the task and the periodic sweep); returns how many were delivered."""
     delivered = 0
+    leased = 0
     connections = _Connections()
-    sent = 0
     try:
-        while sent < limit:
-            clock = now or timezone.now()
-            batch = _lease(now=clock, limit=min(SEND_BATCH, limit - sent))
+        while leased < limit:
+            batch = _lease(now=now or timezone.now(), limit=min(SEND_BATCH, limit - leased))
             if not batch:
                 break
-            paused = set()
-            for delivery in batch:
-                if delivery.subscription_id in paused:
-                    # Paused a moment ago: back in the queue, sent when an administrator resumes.
-                    WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=clock)
-                    continue
-                code, error = _send_one(connections, delivery)
-                if _record(delivery, code=code, error=error, now=now or timezone.now()):
-                    paused.add(delivery.subscription_id)
-                    log.warning("webhook subscription %s paused after repeated failures", delivery.subscription_id)
-                delivered += not error
-            sent += len(batch)
+            leased += len(batch)
+            delivered += _send_batch(connections, batch, now=now)
     finally:
         connections.close()
     return delivered

@@ -28,10 +28,9 @@ from django.conf import settings
 from django.shortcuts import resolve_url
 from django.urls import reverse
 
+from api.views import ApiView
 from servicedesk.roles import Role
 from tests.urlwalk import routes
-
-from api.views import ApiView
 
 from .conftest import ROLES
 

@@ -8,6 +8,7 @@ from servicedesk.models import OrgUnit, person_name
 from servicedesk.scoping import scope_to_user
 
 from .models import Customer, Product, RepairCall, Site, Zone, phone_validator
+from .services.calls import NewCustomer, NewProduct, NewSite
 
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -88,6 +89,38 @@ class RepairCallLogForm(forms.Form):
         if data.get("product") is None and bool(data.get("new_product_model")) != bool(data.get("new_product_serial")):
             self.add_error("new_product_serial", _("Enter both the model and the serial number, or neither."))
         return data
+
+    def log_arguments(self) -> dict:
+        """The arguments of ``repair_call_log`` from the valid form: the page and the API build them here, once."""
+        data = self.cleaned_data
+        return {
+            "unit": data.get("unit") or self.user.unit,
+            "received_at": data["received_at"],
+            "contact_name": data["contact_name"],
+            "contact_phone": data["contact_phone"],
+            "problem": data["problem"],
+            "channel": data["channel"],
+            "coverage": data["coverage"],
+            "customer": data["customer"],
+            "new_customer": None
+            if data["customer"]
+            else NewCustomer(
+                name=data["new_customer_name"],
+                phone=data["new_customer_phone"],
+                email=data["new_customer_email"],
+                address=data["new_customer_address"],
+            ),
+            "site": data["site"],
+            "new_site": None if data["site"] else NewSite(address=data["new_site_address"], zone=data["new_site_zone"]),
+            "product": data["product"],
+            "new_product": NewProduct(
+                model=data["new_product_model"],
+                serial_number=data["new_product_serial"],
+                warranty_end=data["new_product_warranty_end"],
+            )
+            if not data["product"] and data["new_product_serial"]
+            else None,
+        }
 
 
 class VersionedActionForm(forms.Form):

@@ -19,6 +19,11 @@ def beat_schedule() -> dict:
             "task": "repairs.tasks.escalate_late_repair_cards",
             "schedule": 300.0,
         },
+        # Webhook deliveries a kick missed (broker down) or whose retry is due (webhooks/services.py).
+        "webhooks.deliver-webhooks": {
+            "task": "webhooks.tasks.deliver_webhooks",
+            "schedule": 60.0,
+        },
         "servicedesk.deliver-notifications": {
             "task": "servicedesk.tasks.deliver_pending_notifications",
             "schedule": 120.0,

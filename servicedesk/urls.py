@@ -21,6 +21,7 @@ urlpatterns = [
     path("records/", include("records.urls")),
     path("mail/", include("intake.urls")),
     path("s/", include("complaints.public_urls")),
+    path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),

@@ -60,39 +60,8 @@ def call_log(request):
     # An empty POST is still a submission: it must show "required" errors, not a blank form.
     form = RepairCallLogForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            call = services.repair_call_log(
-                user=request.user,
-                unit=data.get("unit") or request.user.unit,
-                received_at=data["received_at"],
-                contact_name=data["contact_name"],
-                contact_phone=data["contact_phone"],
-                problem=data["problem"],
-                channel=data["channel"],
-                coverage=data["coverage"],
-                customer=data["customer"],
-                new_customer=None
-                if data["customer"]
-                else services.NewCustomer(
-                    name=data["new_customer_name"],
-                    phone=data["new_customer_phone"],
-                    email=data["new_customer_email"],
-                    address=data["new_customer_address"],
-                ),
-                site=data["site"],
-                new_site=None
-                if data["site"]
-                else services.NewSite(address=data["new_site_address"], zone=data["new_site_zone"]),
-                product=data["product"],
-                new_product=services.NewProduct(
-                    model=data["new_product_model"],
-                    serial_number=data["new_product_serial"],
-                    warranty_end=data["new_product_warranty_end"],
-                )
-                if not data["product"] and data["new_product_serial"]
-                else None,
-            )
+            call = services.repair_call_log(user=request.user, **form.log_arguments())
         except ApplicationError as exc:
             _form_error(form, exc)
         else:

@@ -41,6 +41,8 @@ class World:
     objects: dict = field(default_factory=dict)  # kind -> unit B's object of that kind
     variants: dict = field(default_factory=dict)  # kind -> unit B's objects of that kind, one per state
     clients: dict = field(default_factory=dict)  # principal -> (Client, session key)
+    # principal -> raw API token of that user (issue 15); plus "expired" and "revoked" tokens of a B user
+    tokens: dict = field(default_factory=dict)
 
     def client(self, principal) -> Client:
         """A logged-in client for ``principal`` (None: anonymous), its session cookie reset for each use."""
@@ -54,6 +56,27 @@ class World:
         # A logout (or a view that cycles the session) must not leak into the next request.
         client.cookies[settings.SESSION_COOKIE_NAME] = key
         return client
+
+
+    def token_client(self, principal) -> Client:
+        """A client that sends ``principal``'s API token and no session (None: neither)."""
+        if principal is None:
+            return Client(raise_request_exception=False)
+        return Client(raise_request_exception=False, HTTP_AUTHORIZATION=f"Bearer {self.tokens[principal]}")
+
+
+def _tokens(world: World) -> None:
+    """An API token for every principal, and an expired and a revoked one of a unit-B user with every role."""
+    from api.models import ApiToken
+    from api.services import api_token_create, api_token_revoke
+
+    for principal, user in world.users.items():
+        world.tokens[principal] = api_token_create(user=user, name="security matrix", lifetime_days=30)[1]
+    holder = UserFactory(username="sec-b-tokens", unit=world.unit_b, roles=ROLES)
+    expired, world.tokens["expired"] = api_token_create(user=holder, name="expired", lifetime_days=1)
+    ApiToken.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - dt.timedelta(minutes=1))
+    revoked, world.tokens["revoked"] = api_token_create(user=holder, name="revoked", lifetime_days=30)
+    api_token_revoke(user=holder, token_id=revoked.pk)
 
 
 def _png() -> bytes:
@@ -261,6 +284,7 @@ def build_world() -> World:
     _extras(world)
     world.objects = _objects(world)
     world.variants = _variants(world)
+    _tokens(world)
     # Logged in now, outside every test's savepoint, so the sessions outlive the tests.
     for principal in world.users:
         world.client(principal)

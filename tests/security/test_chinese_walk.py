@@ -22,6 +22,7 @@ from .test_matrix import B_SIDE, HEAD_OFFICE, _urls, site_routes
 ALLOWED = {
     *("PDF", "CSV", "Excel", "xlsx", "JPEG", "PNG", "UTF", "GBK", "SMS", "API", "OpenAPI"),
     *("Enter", "Tab", "Esc", "Ctrl", "Shift", "Alt"),
+    *("Authorization", "Bearer"),  # an HTTP header, as a program sends it
     *("YYYY", "MM", "DD"),
 }
 # A document number (RC-2026-000001, CB-2026-000003) is read as it is, letters and all.

@@ -11,6 +11,10 @@ role, a user with every role and no unit, and an anonymous visitor:
   is checked before the object is looked up, the unit boundary is a 404); and their POSTs change nothing;
 - head office sees unit B's object wherever a unit-B user of the same role does.
 
+The API's URLs (``api.views.ApiView``) are tried the same way with each principal's API token instead of a
+session: an anonymous request is 401 rather than sent to log in, and an expired or a revoked token of a user
+holding every role is 401 on every one of them.
+
 Each URL kwarg is mapped to the kind of object it names in ``ROUTE_KWARGS``; an unmapped URL fails
 ``test_every_url_is_classified`` with a message saying where to add it.
 """
@@ -24,6 +28,7 @@ from django.conf import settings
 from django.shortcuts import resolve_url
 from django.urls import reverse
 
+from api.views import ApiView
 from servicedesk.roles import Role
 from tests.urlwalk import routes
 
@@ -133,6 +138,14 @@ ROUTE_KWARGS = {
     "intake:message": {"pk": "inbound_message"},
     "intake:match": {"pk": "inbound_message"},
     "intake:attachment": {"pk": "inbound_attachment"},
+    "api:call": {"pk": "call"},
+    "api:call_dispatch": {"pk": "call"},
+    "api:call_arrive": {"pk": "call"},
+    "api:call_enter_arrival": {"pk": "call"},
+    "api:call_resolve": {"pk": "call"},
+    "api:customer": {"pk": "customer"},
+    "api:contract": {"pk": "contract"},
+    "api:opinion": {"pk": "opinion"},
     "records:product": {"serial": "product.serial_number"},
 }
 
@@ -140,6 +153,11 @@ ROUTE_KWARGS = {
 DERIVED = {
     "next_statuses": lambda obj: tuple(obj.TRANSITIONS.get(obj.status, ())) or (obj.status,),
 }
+
+
+def is_token_route(route) -> bool:
+    """An API URL: authenticated by a token, never by a session."""
+    return issubclass(getattr(route.view, "cls", object), ApiView)
 
 
 def site_routes():
@@ -225,8 +243,9 @@ class Matrix:
     """The responses to one URL. A method the fully-permitted unit-A user gets 405 for is not tried again:
     ``require_GET``/``require_POST`` wrap every view, so nobody reaches the view that way."""
 
-    def __init__(self, world):
+    def __init__(self, world, *, tokens: bool = False):
         self.world = world
+        self.tokens = tokens
         self.status = {}  # (principal, method) -> status
         self.errors = []
         self.requests = 0
@@ -236,7 +255,7 @@ class Matrix:
         if method in self.refused_methods:
             self.status[(principal, method)] = 405
             return None
-        client = self.world.client(principal)
+        client = self.world.token_client(principal) if self.tokens else self.world.client(principal)
         response = getattr(client, method)(url, data or {})
         self.requests += 1
         self.status[(principal, method)] = response.status_code
@@ -261,10 +280,16 @@ def check_url(world, route, url) -> tuple[list[str], Matrix]:
     """Every principal on one URL; returns what is wrong."""
     object_route = _is_object_route(route)
     problems = []
-    m = Matrix(world)
+    tokens = is_token_route(route)
+    m = Matrix(world, tokens=tokens)
     for method in ("get", "post"):
         response = m.hit(None, method, url)
-        if route.name not in PUBLIC:
+        if tokens:
+            for principal in (None, "expired", "revoked"):
+                got = m.status[(principal, method)] if principal is None else m.hit(principal, method, url).status_code
+                if got != 401:
+                    problems.append(f"{method.upper()} {url} with {principal or 'no'} token: {got}, not 401")
+        elif route.name not in PUBLIC:
             if not (response.status_code == 302 and response.url.startswith(resolve_url(settings.LOGIN_URL))):
                 problems.append(f"anonymous {method.upper()} {url}: {response.status_code}, not sent to log in")
     before = _fingerprint() if object_route else None
@@ -353,3 +378,15 @@ def test_the_matrix_ran_within_its_budget():
         print(  # noqa: T201 - the figures for the report
             f"\nsecurity matrix: {STATS['urls']} URL patterns, {STATS['requests']} requests, {STATS['seconds']:.1f} s"
         )
+
+
+def test_the_api_matrix_uses_tokens_and_the_owners_token_reaches_the_call(world, db):
+    """The API rows are not vacuous: unit B's tokens read B's call, unit A's get 404, head office's 200."""
+    route = _route("api:call")
+    assert is_token_route(route) and not is_token_route(_route("api:docs"))
+    problems, m = check_url(world, route, reverse("api:call", kwargs={"pk": world.objects["call"].pk}))
+    assert problems == []
+    assert m.status[(("B", Role.DISPATCHER), "get")] == 200
+    assert m.status[(("HO", Role.SERVICE_DEPARTMENT), "get")] == 200
+    assert m.status[(("A", Role.DISPATCHER), "get")] == 404
+    assert m.status[("expired", "get")] == m.status[("revoked", "get")] == m.status[(None, "get")] == 401

@@ -22,9 +22,13 @@ APP_ORDER = [
     "contracts",
     "complaints",
     "penalties",
+    "notify",
+    "webhooks",
     "intake",
     "records",
     "dashboard",
+    "portal",
+    "api",
     "demo",
 ]
 

@@ -164,7 +164,8 @@ CALLS_SQL = """
 INSERT INTO repairs_repaircall (
     number, unit_id, customer_id, site_id, product_id, contact_name, contact_phone, channel, coverage, problem,
     received_at, zone_id, attend_by, status, technician_id, dispatched_at, arrived_at, resolved_at, closed_at,
-    outcome, cancel_reason, overdue_marked_at, created_by_id, created_at, updated_at, version)
+    outcome, cancel_reason, overdue_marked_at, created_by_id, created_at, updated_at, version,
+    arrival_typed, visit_count, logged_late)
 WITH g AS (
     SELECT i, i > %(n_closed)s AS is_open,
            random() AS r_time, random() AS r_path, random() AS r_site, random() AS r_tech, random() AS r_disp,
@@ -236,7 +237,9 @@ SELECT 'RC-' || yr || '-' || lpad(row_number() OVER (PARTITION BY yr ORDER BY re
        greatest(created_at, dispatched_at, arrived_at, resolved_at, closed_at),
        CASE path WHEN 'logged' THEN 1 WHEN 'dispatched' THEN 2 WHEN 'on_site' THEN 3 WHEN 'resolved' THEN 4
                  WHEN 'carried_in' THEN 4 WHEN 'closed_resolved' THEN 5 WHEN 'closed_carried' THEN 5
-                 WHEN 'cancelled_logged' THEN 2 ELSE 3 END
+                 WHEN 'cancelled_logged' THEN 2 ELSE 3 END,
+       -- Issue 14: arrivals tapped on site (none typed), one visit per arrival, no call logged late.
+       false, CASE WHEN arrived_at IS NULL THEN 0 ELSE 1 END, false
 FROM f
 ORDER BY received_at, i
 """

@@ -18,6 +18,7 @@ import datetime as dt
 import statistics
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -42,6 +43,8 @@ from complaints.models import SurveyCard
 from repairs.models import FeeCollection, RegisterEntry, RepairCall
 from servicedesk.db import reports_db
 from servicedesk.scoping import scope_to_user
+
+from .models import RecordedMonth, ServiceMonth
 
 REPEAT_WITHIN = dt.timedelta(days=30)
 RATINGS = ("attitude", "technique", "arrival", "follow_through")
@@ -144,6 +147,7 @@ class Dashboard:
     months: list[dt.date]
     trend: list[Row]  # one per month, every unit and zone added up
     by_unit: list[Row]  # one per unit, the whole period
+    recorded: dict = field(default_factory=dict)  # month -> when its stored rows were computed
 
 
 def _month_of(value) -> dt.date:
@@ -160,8 +164,8 @@ def _attend_time():
     return ExpressionWrapper(F("arrived_at") - F("received_at"), output_field=DurationField())
 
 
-def _calls(*, user, start, end, unit_id, zone_id, now, using):
-    qs = scope_to_user(RepairCall.objects.using(using), user=user).filter(received_at__gte=start, received_at__lt=end)
+def _calls(*, scope, start, end, unit_id, zone_id, using):
+    qs = scope(RepairCall.objects.using(using)).filter(received_at__gte=start, received_at__lt=end)
     if unit_id:
         qs = qs.filter(unit_id=unit_id)
     if zone_id:
@@ -225,8 +229,8 @@ def _percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
 
 
-def _scoped(model, *, user, using, unit_id, zone_id, zone_path):
-    qs = scope_to_user(model.objects.using(using), user=user)
+def _scoped(model, *, scope, using, unit_id, zone_id, zone_path):
+    qs = scope(model.objects.using(using))
     if unit_id:
         qs = qs.filter(unit_id=unit_id)
     if zone_id:
@@ -234,24 +238,27 @@ def _scoped(model, *, user, using, unit_id, zone_id, zone_path):
     return qs
 
 
-def dashboard_for(
-    *,
-    user,
-    first: dt.date,
-    last: dt.date,
-    unit_id: int | None = None,
-    zone_id: int | None = None,
-    now: dt.datetime | None = None,
-) -> Dashboard:
-    """The figures of the months ``first``..``last`` (local), per unit, zone and month; a fixed number of queries."""
-    now = now or timezone.now()
-    using = reports_db()
-    start, end = local_bounds(first, last)
+def months_between(first: dt.date, last: dt.date) -> list[dt.date]:
     months = []
     month = month_start(first)
     while month <= month_start(last):
         months.append(month)
         month = add_months(month, 1)
+    return months
+
+
+def every_unit(queryset):
+    """The scope of the periodic job that records the months (no user: every unit). Never a page's scope."""
+    return queryset
+
+
+def live_rows(
+    *, scope, first: dt.date, last: dt.date, unit_id=None, zone_id=None, now: dt.datetime, using: str
+) -> dict[tuple, Row]:
+    """{(unit, zone, month): figures} of the months ``first``..``last`` computed from the source tables: one
+    grouped query per table (calls, carry-in register, fees, survey cards), whatever the number of rows.
+    ``scope`` narrows each queryset to what the reader may see (``scope_to_user`` for a page)."""
+    start, end = local_bounds(first, last)
     rows: dict[tuple, Row] = {}
 
     def row(unit_id, unit_name, zone_id, zone_name, month) -> Row:
@@ -262,23 +269,13 @@ def dashboard_for(
             )
         return rows[key]
 
-    calls = _calls(user=user, start=start, end=end, unit_id=unit_id, zone_id=zone_id, now=now, using=using)
+    calls = _calls(scope=scope, start=start, end=end, unit_id=unit_id, zone_id=zone_id, using=using)
     if calls.query.is_empty():  # deny by default: nothing to read
-        return Dashboard(rows=[], months=months, trend=[], by_unit=[])
+        return rows
     for g in _call_figures(calls, now=now, using=using):
         r = row(g["unit_id"], g["unit__name"], g["zone_id"], g["zone__name"], _month_of(g["month"]))
-        for name in (
-            "received",
-            "on_time",
-            "late",
-            "arrivals_typed",
-            "logged_late",
-            "open_past_deadline",
-            "resolved",
-            "first_visit_fixes",
-        ):
+        for name in CALL_FIGURES:
             setattr(r, name, g[name])
-        r.repeat_repairs = g["repeat_repairs"]
         r.median_attend, r.p90_attend = g.get("median_attend"), g.get("p90_attend")
     if connections[using].vendor != "postgresql":
         for key, (median, p90) in _percentiles_in_python(calls).items():
@@ -287,7 +284,7 @@ def dashboard_for(
 
     # Carry-in: by the month the product was taken from the customer; turnaround once it is back with them.
     entries = _scoped(
-        RegisterEntry, user=user, using=using, unit_id=unit_id, zone_id=zone_id, zone_path="call__zone_id"
+        RegisterEntry, scope=scope, using=using, unit_id=unit_id, zone_id=zone_id, zone_path="call__zone_id"
     ).filter(taken_at__gte=start, taken_at__lt=end)
     for g in (
         entries.values("unit_id", "unit__name", "call__zone_id", "call__zone__name", month=_local_month("taken_at"))
@@ -304,7 +301,7 @@ def dashboard_for(
         r.carry_ins_returned, r.carry_in_turnaround = g["returned"], g["turnaround"]
 
     fees = _scoped(
-        FeeCollection, user=user, using=using, unit_id=unit_id, zone_id=zone_id, zone_path="voucher__call__zone_id"
+        FeeCollection, scope=scope, using=using, unit_id=unit_id, zone_id=zone_id, zone_path="voucher__call__zone_id"
     ).filter(collected_at__gte=start, collected_at__lt=end)
     for g in (
         fees.values(
@@ -327,7 +324,7 @@ def dashboard_for(
         r.fees_collected = g["total"] or Decimal("0.00")
 
     cards = _scoped(
-        SurveyCard, user=user, using=using, unit_id=unit_id, zone_id=zone_id, zone_path="call__zone_id"
+        SurveyCard, scope=scope, using=using, unit_id=unit_id, zone_id=zone_id, zone_path="call__zone_id"
     ).filter(survey_day__gte=month_start(first), survey_day__lt=add_months(month_start(last), 1))
     answered = Q(status=SurveyCard.Status.ANSWERED)
     for g in (
@@ -342,9 +339,102 @@ def dashboard_for(
         r = row(g["unit_id"], g["unit__name"], g["call__zone_id"], g["call__zone__name"], _month_of(g["month"]))
         r.cards_issued, r.cards_answered = g["issued"], g["answered"]
         r.ratings = {name: g[f"avg_{name}"] for name in RATINGS}
+    return rows
 
-    ordered = sorted(rows.values(), key=lambda r: (r.month, r.unit_name, r.zone_name))
-    return Dashboard(rows=ordered, months=months, trend=_trend(ordered, months), by_unit=_by_unit(ordered))
+
+def _stored_rows(*, user, months, unit_id, zone_id, using) -> list[Row]:
+    """The recorded months' rows, scoped like the live figures: one query."""
+    qs = scope_to_user(ServiceMonth.objects.using(using), user=user).filter(month__in=months)
+    if unit_id:
+        qs = qs.filter(unit_id=unit_id)
+    if zone_id:
+        qs = qs.filter(zone_id=zone_id)
+    rows = []
+    for values in qs.values(
+        "unit_id",
+        "zone_id",
+        "month",
+        "unit__name",
+        "zone__name",
+        *STORED_FIGURES,
+        *(f"rating_{name}" for name in RATINGS),
+    ):
+        ratings = {name: values.pop(f"rating_{name}") for name in RATINGS}
+        unit_name, zone_name = values.pop("unit__name"), values.pop("zone__name")
+        rows.append(Row(unit_name=unit_name, zone_name=zone_name or "", ratings=ratings, **values))
+    # Rows with no survey cards have no ratings at all in the live figures (not four empty ones).
+    for r in rows:
+        if not r.cards_issued:
+            r.ratings = {}
+    return rows
+
+
+def dashboard_for(
+    *,
+    user,
+    first: dt.date,
+    last: dt.date,
+    unit_id: int | None = None,
+    zone_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> Dashboard:
+    """The figures of the months ``first``..``last`` (local), per unit, zone and month; a fixed number of queries.
+
+    Months the periodic job has recorded (``RecordedMonth``: the closed months, and the current month as of its
+    last refresh) are read from their stored rows; any other month is computed live from the calls.
+    """
+    now = now or timezone.now()
+    using = reports_db()
+    months = months_between(first, last)
+    if scope_to_user(RepairCall.objects.using(using), user=user).query.is_empty():
+        return Dashboard(rows=[], months=months, trend=[], by_unit=[])  # deny by default: nothing to read
+    recorded = dict(RecordedMonth.objects.using(using).filter(month__in=months).values_list("month", "computed_at"))
+    rows = _stored_rows(user=user, months=list(recorded), unit_id=unit_id, zone_id=zone_id, using=using)
+    unrecorded = [m for m in months if m not in recorded]
+    if unrecorded:
+        scope = partial(scope_to_user, user=user)
+        live = live_rows(
+            scope=scope,
+            first=unrecorded[0],
+            last=unrecorded[-1],
+            unit_id=unit_id,
+            zone_id=zone_id,
+            now=now,
+            using=using,
+        )
+        rows.extend(r for r in live.values() if r.month not in recorded)
+    ordered = sorted(rows, key=lambda r: (r.month, r.unit_name, r.zone_name))
+    return Dashboard(
+        rows=ordered,
+        months=months,
+        trend=_trend(ordered, months),
+        by_unit=_by_unit(ordered),
+        recorded=recorded,
+    )
+
+
+CALL_FIGURES = (
+    "received",
+    "on_time",
+    "late",
+    "arrivals_typed",
+    "logged_late",
+    "open_past_deadline",
+    "resolved",
+    "first_visit_fixes",
+    "repeat_repairs",
+)
+# The figures a ServiceMonth row keeps besides its ratings (the same names as Row's).
+STORED_FIGURES = (
+    *CALL_FIGURES,
+    "median_attend",
+    "p90_attend",
+    "carry_ins_returned",
+    "carry_in_turnaround",
+    "fees_collected",
+    "cards_issued",
+    "cards_answered",
+)
 
 
 ADDITIVE = (

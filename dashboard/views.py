@@ -3,6 +3,7 @@
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
@@ -90,5 +91,6 @@ def dashboard(request):
             "charts": [chart(c, result.trend) for c in TREND] if result.trend else [],
             "by_unit": _bars(result.by_unit),
             "show_unit": request.user.sees_all_units,
+            "current_as_of": result.recorded.get(timezone.localdate().replace(day=1)),
         },
     )

@@ -12,8 +12,9 @@ from servicedesk.exports import Column, ExportSpec, fields, person, value_paths
 
 from .forms import BoardFilterForm
 from .models import FeeCollection, RepairCall, RepairCard, ServiceVoucher
+from .models_quotes import RepairCardFee
 from .selectors import repair_call_board_all, technicians_visible
-from .selectors_field import card_list, fee_reconciliation_fees, vouchers_of_day
+from .selectors_field import card_fees_of_day, card_list, fee_reconciliation_fees, vouchers_of_day
 from .views.carry_in import register_rows
 from .views.fees import reconciliation_filters
 
@@ -124,6 +125,27 @@ def _fee_rows(*, user, params):
     return fee_reconciliation_fees(user=user, unit=unit, day=day).values(*value_paths(_fee_columns(user)))
 
 
+def _card_fee_columns(user):
+    return [
+        *fields(
+            RepairCardFee,
+            "receipt_number",
+            "unit__name",
+            "card__number",
+            "card__call__number",
+            labels={"unit__name": _("unit"), "card__call__number": _("call number")},
+        ),
+        *fields(RepairCardFee, "card__call__customer__name", labels={"card__call__customer__name": _("Customer")}),
+        person("collected_by", _("collected by")),
+        *fields(RepairCardFee, "amount", "collected_at"),
+    ]
+
+
+def _card_fee_rows(*, user, params):
+    unit, day = _reconciliation(user=user, params=params)
+    return card_fees_of_day(user=user, unit=unit, day=day).values(*value_paths(_card_fee_columns(user)))
+
+
 def _voucher_columns(user):
     return [
         *fields(ServiceVoucher, "number", "unit__name", "call__number", labels={"unit__name": _("unit")}),
@@ -190,6 +212,16 @@ def register_exports() -> None:
             rows=_fee_rows,
             columns=_fee_columns,
             filename="fees",
+        )
+    )
+    exports.register(
+        ExportSpec(
+            key="card-fees",
+            title=_("Repair fees collected at hand-back"),
+            permission="repairs.view_feecollection",
+            rows=_card_fee_rows,
+            columns=_card_fee_columns,
+            filename="hand-back-fees",
         )
     )
     exports.register(

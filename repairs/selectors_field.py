@@ -23,6 +23,7 @@ from .models import (
     ServiceVoucher,
     VoucherPart,
 )
+from .models_quotes import RepairCardFee
 from .services.fees import (
     CorrectionEffect,
     FeeAccount,
@@ -203,6 +204,17 @@ class Reconciliation:
     open_balances: list[ServiceVoucher] = field(default_factory=list)
     # The day's adjustment lines: differences after corrections, refunds, write-offs.
     adjustments: list[FeeAdjustment] = field(default_factory=list)
+    # Carry-in repair fees the clerk collected that day when the repaired product was handed back (DOMAIN 2-3).
+    card_fees: list[RepairCardFee] = field(default_factory=list)
+
+    @property
+    def card_fees_total(self) -> Decimal:
+        return sum((f.amount for f in self.card_fees), Decimal("0.00"))
+
+    @property
+    def collected_in_all(self) -> Decimal:
+        """Everything collected that day: the visits' fees and the hand-back fees."""
+        return self.totals.collected + self.card_fees_total
 
     @property
     def not_collected_total(self) -> Decimal:
@@ -246,6 +258,18 @@ def fee_reconciliation_fees(*, user, unit: OrgUnit, day: dt.date) -> QuerySet:
             | Q(handed_over_at__gte=start, handed_over_at__lt=end)
             | outstanding_q
         )
+        .order_by("collected_at", "id")
+    )
+
+
+def card_fees_of_day(*, user, unit: OrgUnit, day: dt.date) -> QuerySet:
+    """The repair fees collected at hand-back that day (local time) in ``unit``, oldest first."""
+    if not user_may_act_in_unit(user=user, unit_id=unit.pk):
+        raise Http404
+    start, end = _day_bounds(day)
+    return (
+        scope_to_user(RepairCardFee.objects.filter(unit=unit), user=user)
+        .filter(collected_at__gte=start, collected_at__lt=end)
         .order_by("collected_at", "id")
     )
 
@@ -352,6 +376,9 @@ def fee_reconciliation(*, user, unit: OrgUnit, day: dt.date) -> Reconciliation:
         not_collected=[v for v in open_vouchers if not v.has_fee],
         open_balances=[v for v in open_vouchers if v.has_fee],
         adjustments=adjustments,
+        card_fees=list(
+            card_fees_of_day(user=user, unit=unit, day=day).select_related("card__call__customer", "collected_by")
+        ),
     )
 
 

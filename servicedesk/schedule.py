@@ -68,6 +68,16 @@ def beat_schedule() -> dict:
             "task": "intake.tasks.read_mailbox",
             "schedule": 60.0,
         },
+        # Issue 13: the dashboard's month summary. Nightly every closed month that needs it (late figures, an
+        # outage, calls changed since); the current month refreshed every ten minutes. Each month counted once.
+        "dashboard.record-service-months": {
+            "task": "dashboard.tasks.record_service_months",
+            "schedule": crontab(hour=1, minute=30),
+        },
+        "dashboard.refresh-current-service-month": {
+            "task": "dashboard.tasks.refresh_current_service_month",
+            "schedule": 600.0,
+        },
         # Export files (servicedesk.exports) are deleted a while after they were written; each job once.
         "servicedesk.clean-export-jobs": {
             "task": "servicedesk.tasks.clean_export_jobs",

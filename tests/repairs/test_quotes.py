@@ -1,5 +1,6 @@
 """Charged carry-in repairs (issue 14): quote, approval, fee at hand-back, no unpaid hand-back without a supervisor."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -235,3 +236,45 @@ def test_the_hand_back_fee_takes_the_next_number_of_the_units_receipt_series(dis
     following = services.fee_receipt_number_next(unit=card.unit)
     assert fee.receipt_number.startswith(f"SJ-{card.unit.code}-")
     assert int(following.rsplit("-", 1)[1]) == int(fee.receipt_number.rsplit("-", 1)[1]) + 1
+
+
+def test_a_hand_back_fee_is_on_the_days_reconciliation_with_the_visit_fees_and_in_its_exports(
+    client, dispatcher, technician, card, board, unit
+):
+    import csv
+    import io
+
+    from django.utils import timezone
+
+    from repairs import selectors_field
+
+    from .field import call_on_site, signed_voucher
+
+    visit = signed_voucher(technician=technician, call=call_on_site(dispatcher=dispatcher, technician=technician))
+    services.fee_collection_record(user=technician, voucher_id=visit.pk, amount=Decimal("100.00"))
+    quote(technician, card, board)
+    services.repair_quote_approve_by_phone(user=technician, card_id=card.pk, approved_by_name="王先生")
+    repaired(technician, card)
+    fee = services.repair_card_fee_record(user=dispatcher, card_id=card.pk, amount=Decimal("380.00"))
+    day = timezone.localdate(fee.collected_at)
+    report = selectors_field.fee_reconciliation(user=dispatcher, unit=unit, day=day)
+    assert [f.pk for f in report.card_fees] == [fee.pk]
+    assert report.card_fees_total == Decimal("380.00") and isinstance(report.card_fees_total, Decimal)
+    assert report.totals.collected == Decimal("100.00")
+    assert report.collected_in_all == Decimal("480.00")
+    # The day before has none of them.
+    before = selectors_field.fee_reconciliation(user=dispatcher, unit=unit, day=day - dt.timedelta(days=1))
+    assert before.card_fees == [] and before.collected_in_all == Decimal("0.00")
+
+    client.force_login(dispatcher)
+    params = {"unit": unit.pk, "day": day.isoformat()}
+    page = client.get(reverse("repairs:fee_reconciliation"), params)
+    assert 'id="card-fees"' in page.text and fee.receipt_number in page.text and card.number in page.text
+    assert "480.00" in page.text
+    pdf = client.get(reverse("repairs:fee_reconciliation_pdf"), params)
+    assert pdf.status_code == 200 and pdf.content[:4] == b"%PDF"
+    response = client.get(reverse("export", args=["card-fees", "csv"]), params)
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert len(rows) == 2 and fee.receipt_number in rows[1] and "380.00" in rows[1] and card.number in rows[1]

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -21,6 +21,7 @@ from .models import (
     RepairCard,
     RepairCardDelay,
     ServiceVoucher,
+    Visit,
     VoucherPart,
 )
 from .services.fees import (
@@ -455,3 +456,56 @@ def supervision(*, user, now: dt.datetime | None = None, recent_days: int = 14) 
         )
     )
     return Supervision(escalated=escalated, reported=reported, letters=letters)
+
+
+# --- The technician's pages (issue 17): each read in a fixed, small number of queries ----------------------
+
+
+def call_for_voucher_form(*, user, pk: int) -> RepairCall:
+    """The call a new voucher is written for, with its current visit's arrival (``visit_arrived_at``)."""
+    current = Visit.objects.filter(call_id=OuterRef("pk"), number=OuterRef("visit_count")).values("arrived_at")[:1]
+    return _get(
+        scope_to_user(RepairCall.objects.all(), user=user)
+        .select_related("customer", "site", "product")
+        .annotate(visit_arrived_at=Subquery(current)),
+        pk,
+    )
+
+
+def voucher_get_for_form(*, user, pk: int) -> ServiceVoucher:
+    """A voucher for its edit form and its signature page: the call's header, the parts with their catalogue rows."""
+    return _get(
+        voucher_queryset(user=user)
+        .select_related("call__customer", "call__site", "call__product", "corrects")
+        .prefetch_related(Prefetch("parts", queryset=VoucherPart.objects.select_related("part").order_by("id"))),
+        pk,
+    )
+
+
+_PERSON = ("id", "username", "first_name", "last_name")
+
+
+def card_get_for_page(*, user, pk: int) -> RepairCard:
+    """A repair card for its page: the columns the page shows of its call, voucher, register entry and people.
+
+    The card page is opened on every bench step; reading every column of five joined tables (four of them
+    users) cost more than the query itself, and the return signature's bytes are not shown there.
+    """
+    columns = [f.attname for f in RepairCard._meta.concrete_fields]
+    columns += [
+        f"register_entry__{f.attname}"
+        for f in RegisterEntry._meta.concrete_fields
+        if f.name not in ("release_signature_png", "pickup_signature_png")
+    ]
+    columns += ["call__id", "call__number", "call__status", "call__unit_id", "call__customer_id"]
+    columns += ["call__customer__id", "call__customer__name", "call__customer__phone", "voucher__id", "voucher__number"]
+    for person in ("technician", "register_entry__taken_by", "register_entry__received_by"):
+        columns += [f"{person}__{name}" for name in _PERSON]
+    return _get(
+        card_queryset(user=user)
+        .select_related(
+            "call__customer", "voucher", "technician", "register_entry__taken_by", "register_entry__received_by"
+        )
+        .only(*columns),
+        pk,
+    )

@@ -41,6 +41,9 @@ def carry_in_open(
     parts_planned: str = "",
     items_received: str = "",
     item_description: str = "",
+    receipt_signature_png: bytes | None = None,
+    receipt_signed_by_name: str = "",
+    receipt_email: str = "",
     expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> RepairCard:
@@ -48,7 +51,9 @@ def carry_in_open(
 
     In one step: the call becomes "carried in", the repair card is filled, and
     the product enters the register under the pickup receipt's number (the
-    clerk books it in on arrival).
+    clerk books it in on arrival). The customer signs the pickup receipt on the
+    technician's screen (``receipt_signature_png``, by ``receipt_signed_by_name``),
+    and the receipt is sent to ``receipt_email`` through the outbox (issue 16).
     """
     call = lock_for_update(RepairCall.objects.select_related("product", "customer"), pk=call_id)
     _require(user, "repairs.open_carry_in", unit_id=call.unit_id)
@@ -75,6 +80,12 @@ def carry_in_open(
         raise ApplicationError(
             _("Describe the product carried in (model and serial number)."), field="item_description"
         )
+    signed_by = (receipt_signed_by_name or "").strip()
+    if receipt_signature_png is not None:
+        receipt_signature_png = signature_png_checked(receipt_signature_png)
+        if not signed_by:
+            raise ApplicationError(_("Enter the name of who signs the receipt."), field="receipt_signed_by_name")
+    receipt_email = (receipt_email or "").strip()
 
     call.outcome = fault_found.strip()
     _end_visit(call, outcome=Visit.Outcome.CARRIED_IN, at=now)
@@ -100,7 +111,7 @@ def carry_in_open(
         updated_at=now,
     )
     record_status_change(instance=card, from_status="", to_status=card.status, by=user, at=now)
-    RegisterEntry.objects.create(
+    entry = RegisterEntry.objects.create(
         receipt_number=next_number(series="PR", at=now),
         unit_id=call.unit_id,
         card=card,
@@ -110,7 +121,21 @@ def carry_in_open(
         items_received=(items_received or "").strip(),
         taken_at=now,
         taken_by=user,
+        pickup_signature_png=receipt_signature_png,
+        pickup_signed_by_name=signed_by[:100] if receipt_signature_png is not None else "",
+        receipt_sent_to=receipt_email[:254],
     )
+    if receipt_email:
+        subject, body = render_notice(
+            template="repairs/email/pickup_receipt_customer.txt", context={"card": card, "entry": entry, "call": call}
+        )
+        notifications_queue(
+            notices=[
+                Notification(
+                    dedupe_key=f"pickup-receipt:{entry.pk}", to_email=receipt_email, subject=subject, body=body
+                )
+            ]
+        )
     return card
 
 

@@ -32,11 +32,11 @@ def map_url(address: str) -> str:
     return MAP_SEARCH_URL.format(query=quote(address or "", safe=""))
 
 
-def map_link_html(address: str) -> str:
+def map_link_html(address: str) -> SafeString:
     """A button-sized link to the site on the map (empty for a site without an address)."""
     if not (address or "").strip():
-        return ""
-    return (
+        return mark_safe("")
+    return mark_safe(  # noqa: S308 - every value is escaped
         f'<a class="btn btn-outline-secondary map-link" href="{e(map_url(address))}" target="_blank" '
         f'rel="noopener noreferrer">{e(_("Map"))}</a>'
     )

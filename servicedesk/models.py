@@ -202,11 +202,21 @@ class Notification(models.Model):
     sent, so a sent row always shows what the recipient got.
     """
 
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("e-mail")
+        SMS = "sms", _("SMS")
+        INAPP = "inapp", _("in the app")
+
     dedupe_key = models.CharField(max_length=200, unique=True)
+    # db_default: code that predates the channels still writes e-mails while a deploy rolls out.
+    channel = models.CharField(
+        _("channel"), max_length=8, choices=Channel.choices, default=Channel.EMAIL, db_default=Channel.EMAIL
+    )
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
     )
     to_email = models.EmailField(_("to"), blank=True)
+    to_phone = models.CharField(_("to phone"), max_length=20, blank=True, default="", db_default="")
     # db_default: code that predates these columns can still write a notice while a deploy rolls out.
     kind = models.CharField(_("kind"), max_length=64, blank=True, default="", db_default="")
     object_id = models.PositiveBigIntegerField(_("about object"), null=True, blank=True)
@@ -215,7 +225,10 @@ class Notification(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # After a failed attempt the notice waits (exponential backoff) before the sweep tries it again.
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     last_error = models.TextField(blank=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)  # in-app notices: when the user opened it
 
     class Meta:
         verbose_name = _("notification")
@@ -224,6 +237,12 @@ class Notification(models.Model):
         indexes = [
             models.Index(
                 fields=["created_at"], name="notification_pending_idx", condition=models.Q(sent_at__isnull=True)
+            ),
+            # A user's in-app notices, newest first (the bell and its page).
+            models.Index(
+                fields=["recipient", "-created_at"],
+                name="notification_inapp_idx",
+                condition=models.Q(channel="inapp"),
             ),
         ]
 

@@ -17,6 +17,7 @@ A notice is written in one of two forms, both valid:
   describes its object as it is when it is sent, normally seconds later.
 """
 
+import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -25,15 +26,20 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import get_template
 from django.utils import timezone, translation
 
+from .exceptions import ApplicationError
 from .models import Notification
 from .pauses import Pause
+from .sms import sms_send
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
+RETRY_FIRST = dt.timedelta(seconds=30)
+RETRY_MAX = dt.timedelta(hours=1)
 
 
 def notifications_queue(*, notices: list[Notification]) -> int:
@@ -169,21 +175,48 @@ def request_delivery() -> None:
         )
 
 
+def retry_delay(attempts: int) -> dt.timedelta:
+    """How long a notice waits after its ``attempts``-th failed attempt: 30 s, doubling, at most an hour."""
+    return min(RETRY_FIRST * 2 ** max(attempts - 1, 0), RETRY_MAX)
+
+
+class _Undeliverable(Exception):
+    """No later attempt can deliver this notice (no mobile number, a text an SMS cannot carry)."""
+
+
+def _send(notice: Notification) -> None:
+    """Deliver one notice on its channel; raises on failure (a mail or gateway error is retried later)."""
+    if notice.channel == Notification.Channel.SMS:
+        try:
+            sms_send(to=notice.to_phone, text=notice.body or notice.subject, message_id=notice.dedupe_key)
+        except ApplicationError as exc:
+            raise _Undeliverable(str(exc)) from exc
+    elif notice.channel == Notification.Channel.INAPP:
+        return  # stored is delivered: the user reads it under the bell
+    elif notice.to_email:
+        send_mail(notice.subject, notice.body, None, [notice.to_email])
+
+
 def notifications_deliver_pending(*, limit: int = 200) -> int:
-    """Send pending notices, each claimed under a row lock so two workers never send the same one.
+    """Send pending notices on their channels, each claimed under a row lock so two workers never send one twice.
 
     Each notice is sent and marked sent in its own transaction: a worker killed in the middle of a
-    sweep (SIGKILL, lost machine) leaves every e-mail sent before it marked as sent, so the next sweep
+    sweep (SIGKILL, lost machine) leaves every message sent before it marked as sent, so the next sweep
     resends at most the one that was on the wire (bench/faults/worker_sigkill.py).
 
     Notices written by kind are rendered a batch at a time before any is claimed (``notices_render``);
-    the text is stored on the row with ``sent_at``. One whose object is gone is given up at once, with
-    the reason in ``last_error``.
+    the text is stored on the row with ``sent_at``. One whose object is gone, or that no attempt can
+    deliver (an SMS to a number that is not a mobile), is given up at once, with the reason in
+    ``last_error``. A failed attempt waits ``retry_delay`` before the next, and the sweep ends after its
+    batch (a mail server or SMS gateway that is down is not hammered; the notices wait in the outbox).
     """
     sent = 0
     while True:
+        now = timezone.now()
         batch = list(
-            Notification.objects.filter(sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS).order_by("created_at")[:limit]
+            Notification.objects.filter(sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .order_by("created_at")[:limit]
         )
         if not batch:
             return sent
@@ -199,11 +232,13 @@ def notifications_deliver_pending(*, limit: int = 200) -> int:
                 if notice is None:  # sent meanwhile by another sweep, or being sent by it now
                     continue
                 notice.attempts += 1
-                fields = ["attempts", "sent_at", "last_error"]
+                fields = ["attempts", "sent_at", "last_error", "next_attempt_at"]
                 failure = failures.get(notice.pk)
                 if failure is not None:
                     if failure.final:
                         notice.attempts = MAX_ATTEMPTS
+                    else:
+                        notice.next_attempt_at = timezone.now() + retry_delay(notice.attempts)
                     notice.last_error = failure.error
                     log.warning("notification %s not rendered: %s", notice.pk, failure.error)
                     notice.save(update_fields=fields)
@@ -212,18 +247,23 @@ def notifications_deliver_pending(*, limit: int = 200) -> int:
                     notice.subject, notice.body = rendered.subject, rendered.body
                     fields += ["subject", "body"]
                 try:
-                    if notice.to_email:
-                        send_mail(notice.subject, notice.body, None, [notice.to_email])
+                    _send(notice)
                     notice.sent_at = timezone.now()
                     notice.last_error = ""
+                    notice.next_attempt_at = None
                     sent += 1
-                except Exception as exc:  # a mail server error: keep it pending, retry next sweep
+                except _Undeliverable as exc:
+                    notice.attempts = MAX_ATTEMPTS
                     notice.last_error = str(exc)[:1000]
+                    log.warning("notification %s cannot be delivered: %s", notice.pk, exc)
+                except Exception as exc:  # a mail server or gateway error: keep it pending, retry after a wait
+                    notice.last_error = str(exc)[:1000]
+                    notice.next_attempt_at = timezone.now() + retry_delay(notice.attempts)
                     failed = True
                     log.warning("notification %s not sent: %s", notice.pk, exc)
-                    fields = ["attempts", "sent_at", "last_error"]  # rendered again when retried
+                    fields = ["attempts", "sent_at", "last_error", "next_attempt_at"]  # rendered again when retried
                 notice.save(update_fields=fields)
-        # A failing mail server stops the sweep after this batch (the next sweep retries); a short
-        # batch was the last; a batch that another sweep is sending is left to it.
+        # A failure ends the sweep after this batch (the next sweep retries); a short batch was the last;
+        # a batch that another sweep is sending is left to it.
         if failed or len(batch) < limit or sent == sent_before:
             return sent

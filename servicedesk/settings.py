@@ -279,6 +279,15 @@ EMAIL_FILE_PATH = env.str("DJANGO_EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="servicedesk@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# --- SMS (servicedesk/sms.py) ------------------------------------------------
+SERVICEDESK_SMS_BACKEND = env.str("SERVICEDESK_SMS_BACKEND", default="console" if DEBUG else "http")
+SERVICEDESK_SMS_FILE_PATH = env.str("SERVICEDESK_SMS_FILE_PATH", default=str(VAR_DIR / "sms.jsonl"))
+SERVICEDESK_SMS_GATEWAY_URL = env.str("SERVICEDESK_SMS_GATEWAY_URL", default="")
+SERVICEDESK_SMS_GATEWAY_KEY = env.str("SERVICEDESK_SMS_GATEWAY_KEY", default="")
+SERVICEDESK_SMS_GATEWAY_TIMEOUT = env.float("SERVICEDESK_SMS_GATEWAY_TIMEOUT", default=10)
+SERVICEDESK_SMS_SIGN = env.str("SERVICEDESK_SMS_SIGN", default="")  # the company's signature, e.g. 【某某售后】
+SERVICEDESK_SMS_MAX_PARTS = env.int("SERVICEDESK_SMS_MAX_PARTS", default=4)
+
 # --- Caches -----------------------------------------------------------------
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if REDIS_URL:

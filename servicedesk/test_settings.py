@@ -15,6 +15,7 @@ from .settings import DATABASES, REDIS_URL, STORAGES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+SERVICEDESK_SMS_BACKEND = "memory"  # servicedesk.sms.outbox, emptied before each test (tests/conftest.py)
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 if not REDIS_URL:
     CELERY_BROKER_URL = "memory://"

@@ -153,6 +153,16 @@ def _no_pause_across_tests():
     Pause.end_all()
 
 
+@pytest.fixture(autouse=True)
+def _sms_outbox_per_test():
+    """servicedesk.sms.outbox (the memory backend's sent messages) starts empty in each test, like mail.outbox."""
+    from servicedesk import sms
+
+    sms.outbox.clear()
+    yield
+    sms.outbox.clear()
+
+
 def is_postgres():
     from django.db import connection
 

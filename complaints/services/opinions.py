@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from servicedesk import events
 from servicedesk.exceptions import ApplicationError
 from servicedesk.numbering import next_number
 from servicedesk.roles import Role
@@ -91,6 +92,20 @@ def customer_opinion_record(
         updated_at=now,
     )
     record_status_change(instance=opinion, from_status="", to_status=opinion.status, by=by, at=now)
+    events.event_emit(
+        events.COMPLAINT_FILED,
+        object_type="customer_opinion",
+        object_id=opinion.pk,
+        unit_id=opinion.unit_id,
+        data={
+            "kind": opinion.kind,
+            "severity": opinion.severity,
+            "source": opinion.source,
+            "customer_id": opinion.customer_id,
+            "call_id": opinion.call_id,
+        },
+        at=now,
+    )
     return opinion
 
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from servicedesk import events
 from servicedesk.documents import render_pdf
 from servicedesk.exceptions import ApplicationError
 from servicedesk.models import Notification, StatusChange
@@ -97,6 +98,22 @@ def contract_notices_issue(*, today: dt.date, now: dt.datetime | None = None, ba
                 ]
             )
             _record_follow_ups_opened(follow_ups, at=now)
+            events.events_emit(
+                events.Event(
+                    name=events.CONTRACT_NOTICE_ISSUED,
+                    object_type="expiry_notice",
+                    object_id=notice.pk,
+                    unit_id=notice.unit_id,
+                    data={
+                        "number": notice.number,
+                        "contract_id": term.contract_id,
+                        "customer_id": term.contract.customer_id,
+                        "term_ends_on": term.end_on.isoformat(),
+                    },
+                    at=now,
+                )
+                for term, notice in zip(terms, notices, strict=True)
+            )
             notifications_queue(notices=_assignee_notices(follow_ups))
             transaction.on_commit(request_notice_delivery)
             issued += len(terms)

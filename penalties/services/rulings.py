@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from complaints.models import ComplaintCase
+from servicedesk import events
 from servicedesk.bounds import require_fits
 from servicedesk.exceptions import ApplicationError
 from servicedesk.models import OrgUnit
@@ -530,6 +531,19 @@ def ruling_approve(*, user, ruling_id: int, expected_version: int | None = None,
         ruling=ruling,
         old=old,
         new={**snapshot(ruling, RULING_FIELDS), "approved_by": user.pk, "approved_at": now},
+    )
+    events.event_emit(
+        events.PENALTY_APPROVED,
+        object_type="penalty_ruling",
+        object_id=ruling.pk,
+        unit_id=ruling.unit_id,
+        data={
+            "number": ruling.number,
+            "kind": ruling.kind,
+            "case_id": ruling.case_id,
+            "total_deduction": str(ruling.total_deduction),
+        },
+        at=now,
     )
     return ruling
 

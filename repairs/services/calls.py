@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from servicedesk import events
 from servicedesk.exceptions import ApplicationError
 from servicedesk.models import Notification
 from servicedesk.notifications import absolute_url, notifications_queue, render_notice, users_with_role_by_unit
@@ -46,6 +47,25 @@ def _board_changed(call: RepairCall) -> None:
 def _transition_call(*, instance: RepairCall, **kwargs) -> None:
     apply_transition(instance=instance, **kwargs)
     _board_changed(instance)
+
+
+def call_event_data(call: RepairCall) -> dict:
+    """What an event about a call says of it (``servicedesk.events``): codes and ISO times, no names."""
+    return {
+        "number": call.number,
+        "status": call.status,
+        "channel": call.channel,
+        "coverage": call.coverage,
+        "customer_id": call.customer_id,
+        "technician_id": call.technician_id,
+        "attend_by": call.attend_by.isoformat() if call.attend_by else None,
+    }
+
+
+def call_event(name: str, call: RepairCall) -> None:
+    events.event_emit(
+        name, object_type="repair_call", object_id=call.pk, unit_id=call.unit_id, data=call_event_data(call)
+    )
 
 
 def _lock_call(*, call_id: int, expected_version: int | None) -> RepairCall:
@@ -184,6 +204,7 @@ def repair_call_log(
         }
     record_status_change(instance=call, from_status="", to_status=call.status, by=user, at=now, note=note)
     _board_changed(call)
+    call_event(events.CALL_LOGGED, call)
     return call
 
 
@@ -232,6 +253,7 @@ def repair_call_dispatch(
         fields=["technician", "dispatched_at"],
         at=now,
     )
+    call_event(events.CALL_DISPATCHED, call)
     if technician.email:
         notifications_queue(
             notices=[
@@ -292,6 +314,7 @@ def repair_call_resolve(*, user, call_id: int, outcome: str, expected_version: i
         note=call.outcome,
         fields=["outcome", "resolved_at"],
     )
+    call_event(events.CALL_RESOLVED, call)
     return call
 
 
@@ -358,14 +381,25 @@ def repair_calls_mark_overdue(*, now: dt.datetime, batch_size: int = OVERDUE_BAT
                 )
                 .order_by("attend_by")
                 .select_for_update(skip_locked=True)
-                .values_list("id", "unit_id")[:batch_size]
+                .values_list("id", "unit_id", "number", "attend_by")[:batch_size]
             )
             if not due:
                 return marked
-            marked += RepairCall.objects.filter(
-                id__in=[call_id for call_id, _unit in due], overdue_marked_at__isnull=True
-            ).update(overdue_marked_at=now)
-            supervisors = users_with_role_by_unit(role=Role.SUPERVISOR, unit_ids={unit_id for _call, unit_id in due})
+            marked += RepairCall.objects.filter(id__in=[row[0] for row in due], overdue_marked_at__isnull=True).update(
+                overdue_marked_at=now
+            )
+            events.events_emit(
+                events.Event(
+                    name=events.CALL_OVERDUE,
+                    object_type="repair_call",
+                    object_id=call_id,
+                    unit_id=unit_id,
+                    data={"number": number, "attend_by": attend_by.isoformat()},
+                    at=now,
+                )
+                for call_id, unit_id, number, attend_by in due
+            )
+            supervisors = users_with_role_by_unit(role=Role.SUPERVISOR, unit_ids={row[1] for row in due})
             notifications_queue(
                 notices=[
                     Notification(
@@ -375,7 +409,7 @@ def repair_calls_mark_overdue(*, now: dt.datetime, batch_size: int = OVERDUE_BAT
                         kind=CALL_OVERDUE,
                         object_id=call_id,
                     )
-                    for call_id, unit_id in due
+                    for call_id, unit_id, _number, _attend_by in due
                     for sup in supervisors.get(unit_id, [])
                 ]
             )

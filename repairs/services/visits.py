@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from servicedesk import events
 from servicedesk.exceptions import ApplicationError
 from servicedesk.roles import Role
 from servicedesk.workflow import check_transition, lock_for_update, record_status_change
@@ -26,6 +27,7 @@ from .calls import (
     _lock_call,
     _require,
     _transition_call,
+    call_event,
     technicians_of_unit,
 )
 
@@ -88,6 +90,7 @@ def _arrive(
     elif location is not None:
         note = "%s %s" % (note, _("Location recorded by the phone."))
     _transition_call(instance=call, to_status=RepairCall.Status.ON_SITE, by=user, note=note, fields=fields)
+    call_event(events.CALL_ARRIVED, call)
     return visit
 
 

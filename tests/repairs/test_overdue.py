@@ -222,7 +222,10 @@ def test_a_failing_mail_server_keeps_the_notice_pending_with_the_error(dispatche
     assert "mail server down" in notice.last_error
     assert len(mail.outbox) == 0
 
+    assert notifications_deliver_pending() == 0  # it waits before it is tried again
+    assert overdue_notices().get().attempts == 1
     monkeypatch.undo()
+    Notification.objects.update(next_attempt_at=None)  # the wait is over
     assert notifications_deliver_pending() == 1
     notice.refresh_from_db()
     assert notice.sent_at is not None
@@ -253,6 +256,7 @@ def test_a_notice_that_keeps_failing_is_given_up_after_the_maximum_attempts(disp
     services.repair_calls_mark_overdue(now=timezone.now() + HOUR * 7)
     monkeypatch.setattr("servicedesk.notifications.send_mail", lambda *a, **k: (_ for _ in ()).throw(OSError("x")))
     for _ in range(MAX_ATTEMPTS + 2):
+        Notification.objects.update(next_attempt_at=None)  # each retry's wait is over
         notifications_deliver_pending()
     notice = overdue_notices().get()
     assert notice.attempts == MAX_ATTEMPTS

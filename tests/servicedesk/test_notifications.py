@@ -90,7 +90,9 @@ def test_a_broken_renderer_does_not_stop_the_sweep_and_is_retried_until_given_up
     )
     notifications_queue(notices=[by_kind("tests.broken", 7, supervisor), written_out(1, supervisor)])
     assert notifications_deliver_pending() == 1
+    assert Notification.objects.get(kind="tests.broken").next_attempt_at is not None  # it waits before a retry
     for _ in range(MAX_ATTEMPTS + 2):
+        Notification.objects.update(next_attempt_at=None)  # the wait is over
         notifications_deliver_pending()
     notice = Notification.objects.get(kind="tests.broken")
     assert (notice.sent_at, notice.attempts, notice.last_error) == (None, MAX_ATTEMPTS, "renderer broke")

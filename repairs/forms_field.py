@@ -201,6 +201,11 @@ class CarryInForm(forms.Form):
         max_length=RegisterEntry._meta.get_field("receipt_sent_to").max_length,
         required=False,
     )
+    receipt_phone = forms.CharField(
+        label=_("Send the receipt by SMS to (mobile)"),
+        max_length=RegisterEntry._meta.get_field("receipt_sent_to_phone").max_length,
+        required=False,
+    )
     version = VersionField(required=False)
 
     def __init__(self, *args, vouchers, **kwargs):

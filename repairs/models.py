@@ -915,6 +915,7 @@ class RegisterEntry(models.Model):
     )
     pickup_signed_by_name = models.CharField(_("pickup receipt signed by"), max_length=100, blank=True)
     receipt_sent_to = models.CharField(_("pickup receipt sent to"), max_length=254, blank=True)
+    receipt_sent_to_phone = models.CharField(_("pickup receipt sent by SMS to"), max_length=20, blank=True)
 
     class Meta:
         verbose_name = _("register entry")

@@ -2,9 +2,10 @@
 
 import datetime as dt
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from servicedesk.exceptions import ApplicationError
@@ -12,6 +13,7 @@ from servicedesk.models import Notification
 from servicedesk.notifications import absolute_url, notifications_queue, render_notice, users_with_role_by_unit
 from servicedesk.numbering import next_number
 from servicedesk.roles import Role
+from servicedesk.sms import sms_check_text, sms_phone
 from servicedesk.workflow import apply_transition, lock_for_update, record_status_change
 
 from ..models import RegisterEntry, RepairCall, RepairCard, RepairCardDelay, ServiceVoucher, Visit
@@ -44,6 +46,7 @@ def carry_in_open(
     receipt_signature_png: bytes | None = None,
     receipt_signed_by_name: str = "",
     receipt_email: str = "",
+    receipt_phone: str = "",
     expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> RepairCard:
@@ -53,7 +56,8 @@ def carry_in_open(
     the product enters the register under the pickup receipt's number (the
     clerk books it in on arrival). The customer signs the pickup receipt on the
     technician's screen (``receipt_signature_png``, by ``receipt_signed_by_name``),
-    and the receipt is sent to ``receipt_email`` through the outbox (issue 16).
+    and the receipt is sent to ``receipt_email`` and, as an SMS, to the mobile ``receipt_phone`` through the
+    outbox (issue 16).
     """
     call = lock_for_update(RepairCall.objects.select_related("product", "customer"), pk=call_id)
     _require(user, "repairs.open_carry_in", unit_id=call.unit_id)
@@ -86,6 +90,13 @@ def carry_in_open(
         if not signed_by:
             raise ApplicationError(_("Enter the name of who signs the receipt."), field="receipt_signed_by_name")
     receipt_email = (receipt_email or "").strip()
+    if (receipt_phone or "").strip():
+        try:
+            receipt_phone = sms_phone(receipt_phone)
+        except ApplicationError as exc:
+            raise ApplicationError(exc.message, field="receipt_phone") from None
+    else:
+        receipt_phone = ""
 
     call.outcome = fault_found.strip()
     _end_visit(call, outcome=Visit.Outcome.CARRIED_IN, at=now)
@@ -124,19 +135,41 @@ def carry_in_open(
         pickup_signature_png=receipt_signature_png,
         pickup_signed_by_name=signed_by[:100] if receipt_signature_png is not None else "",
         receipt_sent_to=receipt_email[:254],
+        receipt_sent_to_phone=receipt_phone,
     )
+    notices = []
     if receipt_email:
         subject, body = render_notice(
             template="repairs/email/pickup_receipt_customer.txt", context={"card": card, "entry": entry, "call": call}
         )
-        notifications_queue(
-            notices=[
-                Notification(
-                    dedupe_key=f"pickup-receipt:{entry.pk}", to_email=receipt_email, subject=subject, body=body
-                )
-            ]
+        notices.append(
+            Notification(dedupe_key=f"pickup-receipt:{entry.pk}", to_email=receipt_email, subject=subject, body=body)
         )
+    if receipt_phone:
+        notices.append(
+            Notification(
+                dedupe_key=f"pickup-receipt-sms:{entry.pk}",
+                channel=Notification.Channel.SMS,
+                to_phone=receipt_phone,
+                body=sms_check_text(_pickup_receipt_sms(card=card, entry=entry)),
+            )
+        )
+    notifications_queue(notices=notices)
     return card
+
+
+def _pickup_receipt_sms(*, card: RepairCard, entry: RegisterEntry) -> str:
+    """The pickup receipt as a short text message, in the site's language (the customer's)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _(
+            "Pickup receipt %(receipt)s: we have taken %(product)s for repair (card %(card)s), "
+            "promised by %(promised)s. Keep this number to collect it."
+        ) % {
+            "receipt": entry.receipt_number,
+            "product": entry.item_description[:40],  # the SMS stays within its parts whatever the description
+            "card": card.number,
+            "promised": timezone.localtime(card.promised_at).strftime("%Y-%m-%d %H:%M"),
+        }
 
 
 @transaction.atomic

@@ -15,6 +15,7 @@ from servicedesk import exports
 from servicedesk.documents import pdf_response, render_pdf
 from servicedesk.exceptions import ApplicationError
 from servicedesk.form_html import form_html
+from servicedesk.sms import sms_phone
 from servicedesk.workflow import history_for
 
 from .. import presenters_field, selectors, selectors_field, services
@@ -35,6 +36,14 @@ def _form_error(form, exc: ApplicationError) -> None:
     form.add_error(field, exc.message)
 
 
+def _mobile_or_blank(phone: str) -> str:
+    """The contact's number when it is a mobile an SMS can reach, else nothing to pre-fill."""
+    try:
+        return sms_phone(phone)
+    except ApplicationError:
+        return ""
+
+
 @require_http_methods(["GET", "POST"])
 @permission_required("repairs.open_carry_in", raise_exception=True)
 def carry_in_open(request, pk):
@@ -48,6 +57,7 @@ def carry_in_open(request, pk):
             "item_description": str(call.product) if call.product else "",
             "receipt_signed_by_name": call.contact_name,
             "receipt_email": call.customer.email,
+            "receipt_phone": _mobile_or_blank(call.contact_phone),
             "promised_at": (timezone.localtime() + dt.timedelta(days=3)).replace(minute=0, second=0, microsecond=0),
         },
     )
@@ -70,13 +80,15 @@ def carry_in_open(request, pk):
                 receipt_signature_png=data["receipt_signature"],
                 receipt_signed_by_name=data["receipt_signed_by_name"],
                 receipt_email=data["receipt_email"],
+                receipt_phone=data["receipt_phone"],
                 expected_version=data.get("version"),
             )
         except ApplicationError as exc:
             _form_error(form, exc)
         else:
             entry = card.register_entry
-            if entry.receipt_sent_to:
+            sent_to = ", ".join(to for to in (entry.receipt_sent_to, entry.receipt_sent_to_phone) if to)
+            if sent_to:
                 text = _(
                     "Carry-in opened: repair card %(card)s, pickup receipt %(receipt)s signed by %(name)s "
                     "and sent to %(to)s."
@@ -93,7 +105,7 @@ def carry_in_open(request, pk):
                     "card": card.number,
                     "receipt": entry.receipt_number,
                     "name": entry.pickup_signed_by_name,
-                    "to": entry.receipt_sent_to,
+                    "to": sent_to,
                 },
             )
             return redirect(card)

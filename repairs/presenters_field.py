@@ -96,7 +96,8 @@ def part_row_template_html(formset) -> SafeString:
 def catalogue_datalist_html(parts) -> SafeString:
     """The catalogue as the part number's suggestions; each carries its price for the running total."""
     options = "".join(
-        f'<option value="{e(part.part_number)}" data-price="{part.unit_price}">{e(part.name)} · {part.unit_price}</option>'
+        f'<option value="{e(part.part_number)}" data-price="{part.unit_price}">'
+        f"{e(part.name)} · {part.unit_price}</option>"
         for part in parts
     )
     return mark_safe(f'<datalist id="catalogue-parts">{options}</datalist>')  # noqa: S308 - every value is escaped

@@ -4,30 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('repairs', '0012_call_history_indexes'),
+        ("repairs", "0012_call_history_indexes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='registerentry',
-            name='pickup_signature_png',
+            model_name="registerentry",
+            name="pickup_signature_png",
             field=models.BinaryField(blank=True, null=True, verbose_name="customer's signature on the pickup receipt"),
         ),
         migrations.AddField(
-            model_name='registerentry',
-            name='pickup_signed_by_name',
-            field=models.CharField(blank=True, max_length=100, verbose_name='pickup receipt signed by'),
+            model_name="registerentry",
+            name="pickup_signed_by_name",
+            field=models.CharField(blank=True, max_length=100, verbose_name="pickup receipt signed by"),
         ),
         migrations.AddField(
-            model_name='registerentry',
-            name='receipt_sent_to',
-            field=models.CharField(blank=True, max_length=254, verbose_name='pickup receipt sent to'),
+            model_name="registerentry",
+            name="receipt_sent_to",
+            field=models.CharField(blank=True, max_length=254, verbose_name="pickup receipt sent to"),
         ),
         migrations.AddField(
-            model_name='registerentry',
-            name='receipt_sent_to_phone',
-            field=models.CharField(blank=True, max_length=20, verbose_name='pickup receipt sent by SMS to'),
+            model_name="registerentry",
+            name="receipt_sent_to_phone",
+            field=models.CharField(blank=True, max_length=20, verbose_name="pickup receipt sent by SMS to"),
         ),
     ]

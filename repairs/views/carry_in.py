@@ -165,7 +165,9 @@ def _render_card(request, card, bound=None, status=200):
             "delays": card.delays.select_related("reported_by", "rescheduled_by").order_by("promised_at"),
             "forms": {name: form_html(form) for name, form in forms.items()},
             # The workshop's steps the transition table allows now, in the table's order.
-            "card_actions": [(name, label, form_html(forms[name])) for name, label in CARD_ACTIONS.items() if name in forms],
+            "card_actions": [
+                (name, label, form_html(forms[name])) for name, label in CARD_ACTIONS.items() if name in forms
+            ],
             "now": timezone.now(),
         },
         status=status,

@@ -69,9 +69,7 @@ def test_my_calls_costs_the_same_for_one_call_and_for_twelve(client, dispatcher,
     assert one == twelve <= BUDGET
 
 
-def test_new_voucher_form_costs_the_same_whatever_the_call_has_behind_it(
-    client, dispatcher, technician, technician_b
-):
+def test_new_voucher_form_costs_the_same_whatever_the_call_has_behind_it(client, dispatcher, technician, technician_b):
     client.force_login(technician)
     plain = _plain_call(dispatcher=dispatcher, technician=technician)
     few = _queries(client, reverse("repairs:voucher_create", args=[plain.pk]))

@@ -77,7 +77,8 @@ class PartForm(forms.Form):
         return data
 
 
-PartFormSet = forms.formset_factory(PartForm, extra=3, max_num=MAX_PARTS, validate_max=True)
+# One empty row; the voucher form adds rows as parts are needed (static/js/voucher_parts.js).
+PartFormSet = forms.formset_factory(PartForm, extra=1, max_num=MAX_PARTS, validate_max=True)
 
 
 def part_lines(formset) -> list[PartLine]:
@@ -189,6 +190,22 @@ class CarryInForm(forms.Form):
         label=_("Parts needed"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
     promised_at = DateTimeField(label=_("Promised completion"), widget=DATETIME_INPUT)
+    # The pickup receipt is signed on the screen and sent to the customer, not printed (issue 16).
+    receipt_signed_by_name = forms.CharField(
+        label=_("Customer's name (who signs the pickup receipt)"),
+        max_length=RegisterEntry._meta.get_field("pickup_signed_by_name").max_length,
+    )
+    receipt_signature = SignatureField(label=_("Customer's signature on the pickup receipt"))
+    receipt_email = forms.EmailField(
+        label=_("Send the receipt to (e-mail)"),
+        max_length=RegisterEntry._meta.get_field("receipt_sent_to").max_length,
+        required=False,
+    )
+    receipt_phone = forms.CharField(
+        label=_("Send the receipt by SMS to (mobile)"),
+        max_length=RegisterEntry._meta.get_field("receipt_sent_to_phone").max_length,
+        required=False,
+    )
     version = VersionField(required=False)
 
     def __init__(self, *args, vouchers, **kwargs):

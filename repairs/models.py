@@ -1,5 +1,6 @@
 """Customers, sites, products, zones and repair calls (DOMAIN section 1)."""
 
+import base64
 import datetime as dt
 from decimal import Decimal
 
@@ -914,6 +915,13 @@ class RegisterEntry(models.Model):
     release_signature_png = models.BinaryField(
         _("customer's signature on return"), null=True, blank=True, editable=False
     )
+    # The pickup receipt is signed on the technician's screen and sent to the customer (issue 16), not printed.
+    pickup_signature_png = models.BinaryField(
+        _("customer's signature on the pickup receipt"), null=True, blank=True, editable=False
+    )
+    pickup_signed_by_name = models.CharField(_("pickup receipt signed by"), max_length=100, blank=True)
+    receipt_sent_to = models.CharField(_("pickup receipt sent to"), max_length=254, blank=True)
+    receipt_sent_to_phone = models.CharField(_("pickup receipt sent by SMS to"), max_length=20, blank=True)
 
     class Meta:
         verbose_name = _("register entry")
@@ -931,6 +939,12 @@ class RegisterEntry(models.Model):
     @property
     def in_our_hands(self) -> bool:
         return self.released_at is None
+
+    @property
+    def pickup_signature_data_uri(self) -> str:
+        if not self.pickup_signature_png:
+            return ""
+        return "data:image/png;base64," + base64.b64encode(bytes(self.pickup_signature_png)).decode("ascii")
 
     @property
     def release_signature_data_uri(self) -> str:

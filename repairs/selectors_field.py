@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -21,6 +21,7 @@ from .models import (
     RepairCard,
     RepairCardDelay,
     ServiceVoucher,
+    Visit,
     VoucherPart,
 )
 from .models_quotes import RepairCardFee
@@ -135,14 +136,44 @@ def correction_fee_effect(*, voucher: ServiceVoucher) -> CorrectionEffect | None
     """For a draft correction of a visit with money whose total changed: what signing will do (else None)."""
     if not voucher.corrects_id or voucher.status != ServiceVoucher.Status.DRAFT:
         return None
-    original = voucher.corrects
-    if not (
-        FeeCollection.objects.filter(voucher=original).exists()
-        or FeeAdjustment.objects.filter(voucher=original).exists()
-    ):
+    has_money, account = visit_money(voucher=voucher.corrects)
+    if not has_money:
         return None
-    effect = correction_effect(account=fee_account_for(voucher=original), corrected_total=voucher.total_due)
+    effect = correction_effect(account=account, corrected_total=voucher.total_due)
     return effect if effect.change else None
+
+
+def visit_money(*, voucher: ServiceVoucher) -> tuple[bool, FeeAccount]:
+    """Whether the visit of ``voucher`` has money rows, and its account (as ``fee_account_for``), in one query.
+
+    The signature page of a correction shows what signing will do to the visit's money; read in one query
+    rather than four, it stays within the technician's page budget (issue 17).
+    """
+
+    def summed(model, **filters):
+        rows = model.objects.filter(voucher_id=OuterRef("pk"), **filters).order_by().values("voucher_id")
+        return Subquery(rows.annotate(s=Sum("amount")).values("s")[:1])
+
+    row = (
+        ServiceVoucher.objects.filter(pk=voucher.pk)
+        .annotate(
+            has_fees=Exists(FeeCollection.objects.filter(voucher_id=OuterRef("pk"))),
+            has_adjustments=Exists(FeeAdjustment.objects.filter(voucher_id=OuterRef("pk"))),
+            collected=summed(FeeCollection),
+            refunded=summed(FeeAdjustment, kind=FeeAdjustment.Kind.REFUND),
+            written_off=summed(FeeAdjustment, kind=FeeAdjustment.Kind.WRITE_OFF),
+        )
+        .values("has_fees", "has_adjustments", "collected", "refunded", "written_off")
+        .get()
+    )
+    zero = Decimal("0.00")
+    account = FeeAccount(
+        total=voucher.total_due if voucher.settlement == ServiceVoucher.Settlement.ON_SITE else zero,
+        collected=(row["collected"] or zero).quantize(FEN),
+        refunded=(row["refunded"] or zero).quantize(FEN),
+        written_off=(row["written_off"] or zero).quantize(FEN),
+    )
+    return row["has_fees"] or row["has_adjustments"], account
 
 
 def _open_balances(*, user) -> QuerySet:
@@ -482,3 +513,56 @@ def supervision(*, user, now: dt.datetime | None = None, recent_days: int = 14) 
         )
     )
     return Supervision(escalated=escalated, reported=reported, letters=letters)
+
+
+# --- The technician's pages (issue 17): each read in a fixed, small number of queries ----------------------
+
+
+def call_for_voucher_form(*, user, pk: int) -> RepairCall:
+    """The call a new voucher is written for, with its current visit's arrival (``visit_arrived_at``)."""
+    current = Visit.objects.filter(call_id=OuterRef("pk"), number=OuterRef("visit_count")).values("arrived_at")[:1]
+    return _get(
+        scope_to_user(RepairCall.objects.all(), user=user)
+        .select_related("customer", "site", "product")
+        .annotate(visit_arrived_at=Subquery(current)),
+        pk,
+    )
+
+
+def voucher_get_for_form(*, user, pk: int) -> ServiceVoucher:
+    """A voucher for its edit form and its signature page: the call's header, the parts with their catalogue rows."""
+    return _get(
+        voucher_queryset(user=user)
+        .select_related("call__customer", "call__site", "call__product", "corrects")
+        .prefetch_related(Prefetch("parts", queryset=VoucherPart.objects.select_related("part").order_by("id"))),
+        pk,
+    )
+
+
+_PERSON = ("id", "username", "first_name", "last_name")
+
+
+def card_get_for_page(*, user, pk: int) -> RepairCard:
+    """A repair card for its page: the columns the page shows of its call, voucher, register entry and people.
+
+    The card page is opened on every bench step; reading every column of five joined tables (four of them
+    users) cost more than the query itself, and the return signature's bytes are not shown there.
+    """
+    columns = [f.attname for f in RepairCard._meta.concrete_fields]
+    columns += [
+        f"register_entry__{f.attname}"
+        for f in RegisterEntry._meta.concrete_fields
+        if f.name not in ("release_signature_png", "pickup_signature_png")
+    ]
+    columns += ["call__id", "call__number", "call__status", "call__unit_id", "call__customer_id"]
+    columns += ["call__customer__id", "call__customer__name", "call__customer__phone", "voucher__id", "voucher__number"]
+    for person in ("technician", "register_entry__taken_by", "register_entry__received_by"):
+        columns += [f"{person}__{name}" for name in _PERSON]
+    return _get(
+        card_queryset(user=user)
+        .select_related(
+            "call__customer", "voucher", "technician", "register_entry__taken_by", "register_entry__received_by"
+        )
+        .only(*columns),
+        pk,
+    )

@@ -2,9 +2,10 @@
 
 import datetime as dt
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from servicedesk.exceptions import ApplicationError
@@ -12,6 +13,7 @@ from servicedesk.models import Notification
 from servicedesk.notifications import absolute_url, notifications_queue, render_notice, users_with_role_by_unit
 from servicedesk.numbering import next_number
 from servicedesk.roles import Role
+from servicedesk.sms import sms_check_text, sms_phone
 from servicedesk.workflow import apply_transition, lock_for_update, record_status_change
 
 from ..models import RegisterEntry, RepairCall, RepairCard, RepairCardDelay, ServiceVoucher, Visit
@@ -41,6 +43,10 @@ def carry_in_open(
     parts_planned: str = "",
     items_received: str = "",
     item_description: str = "",
+    receipt_signature_png: bytes | None = None,
+    receipt_signed_by_name: str = "",
+    receipt_email: str = "",
+    receipt_phone: str = "",
     expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> RepairCard:
@@ -48,7 +54,10 @@ def carry_in_open(
 
     In one step: the call becomes "carried in", the repair card is filled, and
     the product enters the register under the pickup receipt's number (the
-    clerk books it in on arrival).
+    clerk books it in on arrival). The customer signs the pickup receipt on the
+    technician's screen (``receipt_signature_png``, by ``receipt_signed_by_name``),
+    and the receipt is sent to ``receipt_email`` and, as an SMS, to the mobile ``receipt_phone`` through the
+    outbox (issue 16).
     """
     call = lock_for_update(RepairCall.objects.select_related("product", "customer"), pk=call_id)
     _require(user, "repairs.open_carry_in", unit_id=call.unit_id)
@@ -75,6 +84,19 @@ def carry_in_open(
         raise ApplicationError(
             _("Describe the product carried in (model and serial number)."), field="item_description"
         )
+    signed_by = (receipt_signed_by_name or "").strip()
+    if receipt_signature_png is not None:
+        receipt_signature_png = signature_png_checked(receipt_signature_png)
+        if not signed_by:
+            raise ApplicationError(_("Enter the name of who signs the receipt."), field="receipt_signed_by_name")
+    receipt_email = (receipt_email or "").strip()
+    if (receipt_phone or "").strip():
+        try:
+            receipt_phone = sms_phone(receipt_phone)
+        except ApplicationError as exc:
+            raise ApplicationError(exc.message, field="receipt_phone") from None
+    else:
+        receipt_phone = ""
 
     call.outcome = fault_found.strip()
     _end_visit(call, outcome=Visit.Outcome.CARRIED_IN, at=now)
@@ -100,7 +122,7 @@ def carry_in_open(
         updated_at=now,
     )
     record_status_change(instance=card, from_status="", to_status=card.status, by=user, at=now)
-    RegisterEntry.objects.create(
+    entry = RegisterEntry.objects.create(
         receipt_number=next_number(series="PR", at=now),
         unit_id=call.unit_id,
         card=card,
@@ -110,8 +132,44 @@ def carry_in_open(
         items_received=(items_received or "").strip(),
         taken_at=now,
         taken_by=user,
+        pickup_signature_png=receipt_signature_png,
+        pickup_signed_by_name=signed_by[:100] if receipt_signature_png is not None else "",
+        receipt_sent_to=receipt_email[:254],
+        receipt_sent_to_phone=receipt_phone,
     )
+    notices = []
+    if receipt_email:
+        subject, body = render_notice(
+            template="repairs/email/pickup_receipt_customer.txt", context={"card": card, "entry": entry, "call": call}
+        )
+        notices.append(
+            Notification(dedupe_key=f"pickup-receipt:{entry.pk}", to_email=receipt_email, subject=subject, body=body)
+        )
+    if receipt_phone:
+        notices.append(
+            Notification(
+                dedupe_key=f"pickup-receipt-sms:{entry.pk}",
+                channel=Notification.Channel.SMS,
+                to_phone=receipt_phone,
+                body=sms_check_text(_pickup_receipt_sms(card=card, entry=entry)),
+            )
+        )
+    notifications_queue(notices=notices)
     return card
+
+
+def _pickup_receipt_sms(*, card: RepairCard, entry: RegisterEntry) -> str:
+    """The pickup receipt as a short text message, in the site's language (the customer's)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _(
+            "Pickup receipt %(receipt)s: we have taken %(product)s for repair (card %(card)s), "
+            "promised by %(promised)s. Keep this number to collect it."
+        ) % {
+            "receipt": entry.receipt_number,
+            "product": entry.item_description[:40],  # the SMS stays within its parts whatever the description
+            "card": card.number,
+            "promised": timezone.localtime(card.promised_at).strftime("%Y-%m-%d %H:%M"),
+        }
 
 
 @transaction.atomic

@@ -14,7 +14,7 @@ from servicedesk.exceptions import ApplicationError
 from servicedesk.roles import Role
 from servicedesk.workflow import history_for
 
-from .. import presenters, selectors, selectors_visits, services
+from .. import presenters, presenters_field, selectors, selectors_visits, services
 from ..forms import BoardFilterForm, CancelForm, CloseForm, DispatchForm, RepairCallLogForm, ResolveForm
 from ..forms_visits import ArrivalForm, EnterArrivalForm, LeaveUnfinishedForm, NoSignatureForm, PlanVisitForm
 from ..models import RepairCall
@@ -265,8 +265,9 @@ def call_action(request, pk, action):
 @require_GET
 @permission_required("repairs.attend_call", raise_exception=True)
 def my_calls(request):
+    calls = selectors.technician_calls_today(user=request.user)
     return render(
         request,
         "repairs/my_calls.html",
-        {"calls": selectors.technician_calls_today(user=request.user), "now": timezone.now()},
+        {"cards_html": presenters_field.my_call_cards_html(calls, now=timezone.now()), "has_calls": bool(calls)},
     )

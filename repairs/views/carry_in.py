@@ -14,9 +14,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from servicedesk import exports
 from servicedesk.documents import pdf_response, render_pdf
 from servicedesk.exceptions import ApplicationError
+from servicedesk.form_html import form_html
+from servicedesk.sms import sms_phone
 from servicedesk.workflow import history_for
 
-from .. import selectors, selectors_field, services
+from .. import presenters_field, selectors, selectors_field, services
 from ..forms_field import (
     CardTransitionForm,
     CarryInForm,
@@ -34,6 +36,14 @@ def _form_error(form, exc: ApplicationError) -> None:
     form.add_error(field, exc.message)
 
 
+def _mobile_or_blank(phone: str) -> str:
+    """The contact's number when it is a mobile an SMS can reach, else nothing to pre-fill."""
+    try:
+        return sms_phone(phone)
+    except ApplicationError:
+        return ""
+
+
 @require_http_methods(["GET", "POST"])
 @permission_required("repairs.open_carry_in", raise_exception=True)
 def carry_in_open(request, pk):
@@ -45,6 +55,9 @@ def carry_in_open(request, pk):
         initial={
             "version": call.version,
             "item_description": str(call.product) if call.product else "",
+            "receipt_signed_by_name": call.contact_name,
+            "receipt_email": call.customer.email,
+            "receipt_phone": _mobile_or_blank(call.contact_phone),
             "promised_at": (timezone.localtime() + dt.timedelta(days=3)).replace(minute=0, second=0, microsecond=0),
         },
     )
@@ -64,18 +77,36 @@ def carry_in_open(request, pk):
                 promised_at=data["promised_at"],
                 items_received=data["items_received"],
                 item_description=data["item_description"],
+                receipt_signature_png=data["receipt_signature"],
+                receipt_signed_by_name=data["receipt_signed_by_name"],
+                receipt_email=data["receipt_email"],
+                receipt_phone=data["receipt_phone"],
                 expected_version=data.get("version"),
             )
         except ApplicationError as exc:
             _form_error(form, exc)
         else:
+            entry = card.register_entry
+            sent_to = ", ".join(to for to in (entry.receipt_sent_to, entry.receipt_sent_to_phone) if to)
+            if sent_to:
+                text = _(
+                    "Carry-in opened: repair card %(card)s, pickup receipt %(receipt)s signed by %(name)s "
+                    "and sent to %(to)s."
+                )
+            else:
+                text = _(
+                    "Carry-in opened: repair card %(card)s, pickup receipt %(receipt)s signed by %(name)s; "
+                    "the customer gave no address to send it to."
+                )
             messages.success(
                 request,
-                _(
-                    "Carry-in opened: repair card %(card)s, pickup receipt %(receipt)s. "
-                    "Print the receipt for the customer."
-                )
-                % {"card": card.number, "receipt": card.register_entry.receipt_number},
+                text
+                % {
+                    "card": card.number,
+                    "receipt": entry.receipt_number,
+                    "name": entry.pickup_signed_by_name,
+                    "to": sent_to,
+                },
             )
             return redirect(card)
     return render(
@@ -90,7 +121,9 @@ def carry_in_open(request, pk):
 @permission_required("repairs.view_repaircard", raise_exception=True)
 def card_list(request):
     cards = selectors_field.card_list(user=request.user, open_only=request.GET.get("all") != "1")
-    return render(request, "repairs/card_list.html", {"cards": cards, "now": timezone.now()})
+    return render(
+        request, "repairs/card_list.html", {"rows_html": presenters_field.card_list_html(cards, now=timezone.now())}
+    )
 
 
 CARD_ACTIONS = {
@@ -120,6 +153,7 @@ def _card_forms(request, card, bound=None) -> dict:
 
 
 def _render_card(request, card, bound=None, status=200):
+    forms = _card_forms(request, card, bound)
     return render(
         request,
         "repairs/card_detail.html",
@@ -129,8 +163,11 @@ def _render_card(request, card, bound=None, status=200):
             "call": card.call,
             "history": history_for(card),
             "delays": card.delays.select_related("reported_by", "rescheduled_by").order_by("promised_at"),
-            "forms": _card_forms(request, card, bound),
-            "action_labels": CARD_ACTIONS,
+            "forms": {name: form_html(form) for name, form in forms.items()},
+            # The workshop's steps the transition table allows now, in the table's order.
+            "card_actions": [
+                (name, label, form_html(forms[name])) for name, label in CARD_ACTIONS.items() if name in forms
+            ],
             "now": timezone.now(),
         },
         status=status,
@@ -140,7 +177,7 @@ def _render_card(request, card, bound=None, status=200):
 @require_GET
 @permission_required("repairs.view_repaircard", raise_exception=True)
 def card_detail(request, pk):
-    return _render_card(request, selectors_field.card_get_for_user(user=request.user, pk=pk))
+    return _render_card(request, selectors_field.card_get_for_page(user=request.user, pk=pk))
 
 
 @require_POST

@@ -10,10 +10,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from parts.selectors import active_parts
 from servicedesk.documents import pdf_response, render_pdf
 from servicedesk.exceptions import ApplicationError
+from servicedesk.form_html import form_html
 from servicedesk.roles import Role
 from servicedesk.workflow import history_for
 
-from .. import selectors, selectors_field, selectors_visits, services
+from .. import presenters_field, selectors_field, services
 from ..forms_field import FeeForm, InvoiceForm, PartFormSet, SignForm, VoucherForm, WriteOffForm, part_lines
 from ..models import FeeCollection, ServiceVoucher
 
@@ -89,8 +90,7 @@ def voucher_detail(request, pk):
 
 def _voucher_form_page(request, *, call, voucher=None):
     if voucher is None:
-        visit = selectors_visits.current_visit(call=call)
-        arrived_at = visit.arrived_at if visit else None
+        arrived_at = call.visit_arrived_at
         initial = {"departed_at": timezone.localtime().replace(second=0, microsecond=0)}
         parts_initial = []
     else:
@@ -110,9 +110,10 @@ def _voucher_form_page(request, *, call, voucher=None):
                 # A catalogue price is left empty, so the catalogue decides again when the draft is saved.
                 "unit_price": None if p.part_id and p.unit_price in (p.part.unit_price, 0) else p.unit_price,
             }
-            for p in voucher.parts.select_related("part")
+            for p in voucher.parts.all()
         ]
     form = VoucherForm(request.POST or None, initial=initial, arrived_at=arrived_at)
+    # One empty row to start with; the page adds rows as parts are needed (static/js/voucher_parts.js).
     formset = PartFormSet(request.POST or None, initial=parts_initial, prefix="parts")
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         data = form.cleaned_data
@@ -144,10 +145,13 @@ def _voucher_form_page(request, *, call, voucher=None):
         {
             "call": call,
             "voucher": voucher,
-            "form": form,
+            "form_html": form_html(form),
             "formset": formset,
+            "part_rows_html": presenters_field.part_rows_html(formset),
+            "part_row_template_html": presenters_field.part_row_template_html(formset),
+            "catalogue_html": presenters_field.catalogue_datalist_html(active_parts()),
+            "map_html": presenters_field.map_link_html(call.site.address),
             "arrived_at": arrived_at,
-            "catalogue": active_parts(),
         },
         status=400 if request.method == "POST" else 200,
     )
@@ -156,14 +160,14 @@ def _voucher_form_page(request, *, call, voucher=None):
 @require_http_methods(["GET", "POST"])
 @permission_required("repairs.fill_voucher", raise_exception=True)
 def voucher_create(request, pk):
-    call = selectors.repair_call_get_for_user(user=request.user, pk=pk)
+    call = selectors_field.call_for_voucher_form(user=request.user, pk=pk)
     return _voucher_form_page(request, call=call)
 
 
 @require_http_methods(["GET", "POST"])
 @permission_required("repairs.fill_voucher", raise_exception=True)
 def voucher_edit(request, pk):
-    voucher = selectors_field.voucher_get_for_user(user=request.user, pk=pk)
+    voucher = selectors_field.voucher_get_for_form(user=request.user, pk=pk)
     if not voucher.is_editable:
         messages.error(
             request,
@@ -177,7 +181,7 @@ def voucher_edit(request, pk):
 @require_http_methods(["GET", "POST"])
 @permission_required("repairs.fill_voucher", raise_exception=True)
 def voucher_sign(request, pk):
-    voucher = selectors_field.voucher_get_for_user(user=request.user, pk=pk)
+    voucher = selectors_field.voucher_get_for_form(user=request.user, pk=pk)
     if not voucher.is_editable:
         messages.info(request, _("Voucher %(number)s is already signed.") % {"number": voucher.number})
         return redirect(voucher)
@@ -189,7 +193,7 @@ def voucher_sign(request, pk):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.service_voucher_sign(
+            signed = services.service_voucher_sign(
                 user=request.user,
                 voucher_id=voucher.pk,
                 signature_png=form.cleaned_data["signature"],
@@ -201,6 +205,9 @@ def voucher_sign(request, pk):
             _form_error(form, exc)
         else:
             messages.success(request, _("Voucher %(number)s signed.") % {"number": voucher.number})
+            # The fee step comes right after the signature (issue 16): the voucher's page opens at its fee form.
+            if signed.settlement == ServiceVoucher.Settlement.ON_SITE and signed.fee_balance > 0:
+                return redirect(signed.get_absolute_url() + "#fee-form")
             return redirect(voucher)
     return render(
         request,

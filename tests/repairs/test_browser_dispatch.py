@@ -195,7 +195,7 @@ def test_technician_records_arrival_from_a_phone(chromium_browser, live_server, 
         page.get_by_role("link", name="My calls").wait_for(state="visible")
         page.locator(".navbar-toggler").click()
 
-        card.locator("a").click()
+        card.locator("a.call-link").click()  # the card's other link is the site on the map
         page.wait_for_url(re.compile(rf".*/calls/{call.pk}/$"))
         assert _page_fits_width(page), "the call page is wider than the phone"
         arrive = page.get_by_role("button", name="Arrived", exact=True)

@@ -93,7 +93,7 @@ def test_a_second_visit_from_the_phone_keeps_the_first_arrival(chromium_browser,
         card = page.locator(".card", has_text=call.number)
         assert "planned" in card.inner_text()
 
-        card.locator("a").click()
+        card.locator("a.call-link").click()  # the card's other link is the site on the map
         page.get_by_role("button", name="Arrived (next visit)").click()
         page.wait_for_selector("text=Arrival recorded.")
         call.refresh_from_db()

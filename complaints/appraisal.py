@@ -49,7 +49,6 @@ def register_deductions_lookup(lookup) -> None:
     _deductions_by_person = lookup
 
 
-
 @dataclass(frozen=True)
 class Criterion:
     key: str

@@ -365,7 +365,10 @@ def repair_calls_mark_overdue(*, now: dt.datetime, batch_size: int = OVERDUE_BAT
             marked += RepairCall.objects.filter(
                 id__in=[call_id for call_id, _unit in due], overdue_marked_at__isnull=True
             ).update(overdue_marked_at=now)
-            supervisors = users_with_role_by_unit(role=Role.SUPERVISOR, unit_ids={unit_id for _call, unit_id in due})
+            units = {unit_id for _call, unit_id in due}
+            for unit_id in units:  # the boards show the calls as overdue (board_cache), after commit
+                transaction.on_commit(partial(board_changed, unit_id=unit_id))
+            supervisors = users_with_role_by_unit(role=Role.SUPERVISOR, unit_ids=units)
             notifications_queue(
                 notices=[
                     Notification(

@@ -49,6 +49,7 @@ def register_deductions_lookup(lookup) -> None:
     _deductions_by_person = lookup
 
 
+
 @dataclass(frozen=True)
 class Criterion:
     key: str

@@ -243,7 +243,9 @@ VISIT_DONE = ("resolved", "carried_in", "closed")
 def planned_visits_of_contract(*, contract: Contract) -> dict:
     """The contract's planned visits with their calls, and how many are done and still due."""
     visits = list(
-        contract.planned_visits.select_related("call", "call__technician", "site", "term").order_by("planned_on", "id")
+        contract.planned_visits.select_related("call", "call__technician", "site", "term").order_by(
+            "planned_on", "id"
+        )
     )
     done = sum(1 for v in visits if v.call and v.call.status in VISIT_DONE)
     cancelled = sum(1 for v in visits if v.call and v.call.status == "cancelled")

@@ -255,10 +255,8 @@ def vouchers_of_day(*, user, unit: OrgUnit, day: dt.date) -> QuerySet:
     if not user_may_act_in_unit(user=user, unit_id=unit.pk):
         raise Http404
     start, end = _day_bounds(day)
-    return (
-        voucher_queryset(user=user)
-        .filter(unit=unit, created_at__gte=start, created_at__lt=end)
-        .order_by("created_at", "id")
+    return voucher_queryset(user=user).filter(unit=unit, created_at__gte=start, created_at__lt=end).order_by(
+        "created_at", "id"
     )
 
 

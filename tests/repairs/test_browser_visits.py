@@ -22,7 +22,6 @@ from tests.repairs.test_browser_dispatch import _log_in, _open_page, _page_fits_
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
-
 @pytest.fixture(scope="module")
 def chromium_browser():
     with launched_chromium() as browser:

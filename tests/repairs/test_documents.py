@@ -65,7 +65,9 @@ def test_the_pickup_receipt_and_repair_card_pdfs(client, dispatcher, technician)
 def test_the_register_extract_and_reconciliation_pdfs(client, dispatcher, technician):
     card = carried_in(dispatcher=dispatcher, technician=technician, customer_name="申城物流")
     voucher = signed_voucher(technician=technician, call=call_on_site(dispatcher=dispatcher, technician=technician))
-    services.fee_collection_record(user=technician, voucher_id=voucher.pk, amount=Decimal("88.80"))
+    services.fee_collection_record(
+        user=technician, voucher_id=voucher.pk, amount=Decimal("88.80")
+    )
     client.force_login(dispatcher)
     text = _text(client.get(reverse("repairs:register_pdf")))
     for expected in ("客户商品进出登记簿", card.register_entry.receipt_number, "申城物流", "REG-"):

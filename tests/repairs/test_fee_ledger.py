@@ -198,7 +198,9 @@ def test_the_customers_balance_adds_up_their_calls(visit, dispatcher, technician
     services.fee_collection_record(user=technician, voucher_id=other.pk, amount=Decimal("200.00"))
     for voucher in (visit, other):
         assert selectors_field.customer_fee_balance(user=dispatcher, customer_id=voucher.call.customer_id) > 0
-    assert selectors_field.customer_fee_balance(user=dispatcher, customer_id=visit.call.customer_id) == Decimal("50.50")
+    assert selectors_field.customer_fee_balance(user=dispatcher, customer_id=visit.call.customer_id) == Decimal(
+        "50.50"
+    )
     assert selectors_field.customer_fee_balance(user=other_supervisor, customer_id=visit.call.customer_id) == 0
 
 

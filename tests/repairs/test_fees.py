@@ -29,7 +29,9 @@ def test_the_default_on_site_limit_is_the_standards_500_yuan(unit):
 
 def test_paid_service_up_to_the_limit_is_collected_on_site(paid_voucher, technician):
     assert paid_voucher.settlement == ServiceVoucher.Settlement.ON_SITE
-    fee = services.fee_collection_record(user=technician, voucher_id=paid_voucher.pk, amount=Decimal("200.50"))
+    fee = services.fee_collection_record(
+        user=technician, voucher_id=paid_voucher.pk, amount=Decimal("200.50")
+    )
     assert fee.amount == Decimal("200.50") and fee.status == FeeCollection.Status.COLLECTED
     assert fee.technician == technician and fee.unit_id == paid_voucher.unit_id
 
@@ -39,7 +41,9 @@ def test_above_the_limit_the_clerk_invoices_instead(dispatcher, technician):
     voucher = signed_voucher(technician=technician, call=call, labour=Decimal("450.00"))  # 550.50
     assert voucher.settlement == ServiceVoucher.Settlement.INVOICE
     with pytest.raises(ApplicationError, match="invoices"):
-        services.fee_collection_record(user=technician, voucher_id=voucher.pk, amount=Decimal("100"))
+        services.fee_collection_record(
+            user=technician, voucher_id=voucher.pk, amount=Decimal("100")
+        )
     services.service_voucher_mark_invoiced(user=dispatcher, voucher_id=voucher.pk, invoice_number="INV-77")
     voucher.refresh_from_db()
     assert voucher.invoice_number == "INV-77" and voucher.invoiced_by == dispatcher
@@ -86,9 +90,13 @@ def test_a_fee_needs_a_signed_voucher(dispatcher, technician):
 
 
 def test_a_fee_is_recorded_once_per_voucher(paid_voucher, technician):
-    services.fee_collection_record(user=technician, voucher_id=paid_voucher.pk, amount=Decimal("50"))
+    services.fee_collection_record(
+        user=technician, voucher_id=paid_voucher.pk, amount=Decimal("50")
+    )
     with pytest.raises(ApplicationError, match="already recorded"):
-        services.fee_collection_record(user=technician, voucher_id=paid_voucher.pk, amount=Decimal("50"))
+        services.fee_collection_record(
+            user=technician, voucher_id=paid_voucher.pk, amount=Decimal("50")
+        )
     assert FeeCollection.objects.count() == 1
 
 
@@ -127,7 +135,9 @@ def test_a_double_submitted_fee_form_records_once_and_says_so(client, paid_vouch
 
 def test_a_negative_fee_in_the_form_is_a_clear_error(client, paid_voucher, technician):
     client.force_login(technician)
-    response = client.post(reverse("repairs:voucher_fee", args=[paid_voucher.pk]), {"amount": "-3"})
+    response = client.post(
+        reverse("repairs:voucher_fee", args=[paid_voucher.pk]), {"amount": "-3"}
+    )
     assert response.status_code == 400
     assert "cannot be negative" in response.text
     assert not FeeCollection.objects.exists()
@@ -135,7 +145,9 @@ def test_a_negative_fee_in_the_form_is_a_clear_error(client, paid_voucher, techn
 
 def test_a_fee_above_the_total_in_the_form_is_a_clear_error(client, paid_voucher, technician):
     client.force_login(technician)
-    response = client.post(reverse("repairs:voucher_fee", args=[paid_voucher.pk]), {"amount": "999"})
+    response = client.post(
+        reverse("repairs:voucher_fee", args=[paid_voucher.pk]), {"amount": "999"}
+    )
     assert response.status_code == 400
     assert "cannot exceed" in response.text
 
@@ -151,7 +163,9 @@ def test_two_concurrent_submits_record_one_fee(dispatcher, technician):
     def submit(receipt):
         try:
             barrier.wait()
-            services.fee_collection_record(user=technician, voucher_id=voucher.pk, amount=Decimal("10"))
+            services.fee_collection_record(
+                user=technician, voucher_id=voucher.pk, amount=Decimal("10")
+            )
             outcomes.append("ok")
         except ApplicationError:
             outcomes.append("refused")
@@ -168,7 +182,9 @@ def test_two_concurrent_submits_record_one_fee(dispatcher, technician):
 
 
 def test_the_clerk_confirms_each_hand_over_once(paid_voucher, technician, dispatcher):
-    fee = services.fee_collection_record(user=technician, voucher_id=paid_voucher.pk, amount=Decimal("200.50"))
+    fee = services.fee_collection_record(
+        user=technician, voucher_id=paid_voucher.pk, amount=Decimal("200.50")
+    )
     services.fee_collection_confirm_handover(user=dispatcher, fee_id=fee.pk)
     fee.refresh_from_db()
     assert fee.status == FeeCollection.Status.HANDED_OVER and fee.received_by == dispatcher
@@ -177,7 +193,9 @@ def test_the_clerk_confirms_each_hand_over_once(paid_voucher, technician, dispat
 
 
 def test_a_technician_cannot_confirm_a_hand_over(client, paid_voucher, technician):
-    fee = services.fee_collection_record(user=technician, voucher_id=paid_voucher.pk, amount=Decimal("200.50"))
+    fee = services.fee_collection_record(
+        user=technician, voucher_id=paid_voucher.pk, amount=Decimal("200.50")
+    )
     client.force_login(technician)
     assert client.post(reverse("repairs:fee_confirm", args=[fee.pk])).status_code == 403
     with pytest.raises(ApplicationError):
@@ -192,7 +210,9 @@ def test_the_daily_reconciliation_shows_collected_handed_over_and_outstanding_pe
     v1 = signed_voucher(technician=technician, call=call_on_site(dispatcher=dispatcher, technician=technician))
     v2 = signed_voucher(technician=technician, call=call_on_site(dispatcher=dispatcher, technician=technician))
     v3 = signed_voucher(technician=technician_b, call=call_on_site(dispatcher=dispatcher, technician=technician_b))
-    services.fee_collection_record(user=technician, voucher_id=v1.pk, amount=Decimal("100.10"), collected_at=noon)
+    services.fee_collection_record(
+        user=technician, voucher_id=v1.pk, amount=Decimal("100.10"), collected_at=noon
+    )
     old = services.fee_collection_record(
         user=technician,
         voucher_id=v2.pk,
@@ -243,7 +263,9 @@ def test_the_reconciliation_page_runs_a_fixed_number_of_queries(
         for i in range(n):
             tech = UserFactory(username=f"t{start + i}", unit=dispatcher.unit, roles=["technician"])
             v = signed_voucher(technician=tech, call=call_on_site(dispatcher=dispatcher, technician=tech))
-            services.fee_collection_record(user=tech, voucher_id=v.pk, amount=Decimal("1"))
+            services.fee_collection_record(
+                user=tech, voucher_id=v.pk, amount=Decimal("1")
+            )
 
     add_fees(1, 0)
     with django_assert_max_num_queries(12) as few:
@@ -255,7 +277,9 @@ def test_the_reconciliation_page_runs_a_fixed_number_of_queries(
 
 def test_the_supervisor_who_recorded_a_fee_cannot_confirm_its_hand_over(paid_voucher, supervisor, dispatcher):
     """DOMAIN 2: the person who confirms a hand-over is neither the collector nor the recorder."""
-    fee = services.fee_collection_record(user=supervisor, voucher_id=paid_voucher.pk, amount=Decimal("200.50"))
+    fee = services.fee_collection_record(
+        user=supervisor, voucher_id=paid_voucher.pk, amount=Decimal("200.50")
+    )
     with pytest.raises(ApplicationError, match="recorded"):
         services.fee_collection_confirm_handover(user=supervisor, fee_id=fee.pk)
     fee.refresh_from_db()
@@ -269,7 +293,9 @@ def test_a_refused_fee_on_an_invoice_voucher_shows_the_reason_on_the_page(client
     call = call_on_site(dispatcher=dispatcher, technician=technician)
     voucher = signed_voucher(technician=technician, call=call, labour=Decimal("450.00"))  # above the on-site limit
     client.force_login(technician)
-    response = client.post(reverse("repairs:voucher_fee", args=[voucher.pk]), {"amount": "100.00"}, follow=True)
+    response = client.post(
+        reverse("repairs:voucher_fee", args=[voucher.pk]), {"amount": "100.00"}, follow=True
+    )
     assert response.status_code == 200
     assert "the clerk invoices this service instead" in response.text
     assert not FeeCollection.objects.filter(voucher=voucher).exists()

@@ -23,7 +23,9 @@ def ours(dispatcher, technician, supervisor):
     )
     call = call_on_site(dispatcher=dispatcher, technician=technician)
     voucher = signed_voucher(technician=technician, call=call)
-    fee = services.fee_collection_record(user=technician, voucher_id=voucher.pk, amount=Decimal("10"))
+    fee = services.fee_collection_record(
+        user=technician, voucher_id=voucher.pk, amount=Decimal("10")
+    )
     return {
         "call": call,
         "voucher": voucher,

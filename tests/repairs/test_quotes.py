@@ -173,7 +173,9 @@ def test_another_units_quote_page_is_404(client, other_dispatcher, technician, c
     client.force_login(other_dispatcher)
     for name in ("repairs:quote", "repairs:quote_pdf"):
         assert client.get(reverse(name, args=[card.pk])).status_code == 404
-    response = client.post(reverse("repairs:quote_action", args=[card.pk, "fee"]), {"amount": "380"})
+    response = client.post(
+        reverse("repairs:quote_action", args=[card.pk, "fee"]), {"amount": "380"}
+    )
     assert response.status_code == 404
     assert not RepairCardFee.objects.exists()
 
@@ -184,9 +186,13 @@ def test_the_clerk_collects_the_fee_on_the_quote_page(client, dispatcher, techni
     client.force_login(dispatcher)
     page = client.get(reverse("repairs:quote", args=[card.pk]))
     assert page.status_code == 200 and 'id="action-fee"' in page.text
-    response = client.post(reverse("repairs:quote_action", args=[card.pk, "fee"]), {"amount": "300.00"})
+    response = client.post(
+        reverse("repairs:quote_action", args=[card.pk, "fee"]), {"amount": "300.00"}
+    )
     assert response.status_code == 400 and "380.00" in response.text
-    response = client.post(reverse("repairs:quote_action", args=[card.pk, "fee"]), {"amount": "380.00"})
+    response = client.post(
+        reverse("repairs:quote_action", args=[card.pk, "fee"]), {"amount": "380.00"}
+    )
     assert response.status_code == 302
     assert services.quote_unpaid(card) is None
 

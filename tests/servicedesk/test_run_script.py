@@ -45,13 +45,8 @@ def test_a_signal_to_the_scripts_own_pid_stops_the_web_server_and_the_worker(var
     log = open(var_dir / f"run-{signum.name}.log", "wb")
     # Its own session, so that the test can see (and clean up) every process the script started.
     script = subprocess.Popen(
-        ["bash", str(ROOT / "scripts" / "run")],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
+        ["bash", str(ROOT / "scripts" / "run")], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL, start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 240
@@ -82,3 +77,4 @@ def test_a_signal_to_the_scripts_own_pid_stops_the_web_server_and_the_worker(var
             os.killpg(script.pid, signal.SIGKILL)
         script.wait(timeout=10) if script.poll() is None else None
         log.close()
+

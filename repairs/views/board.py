@@ -4,6 +4,7 @@ from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
+from django.db import connections
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -26,6 +27,9 @@ async def board_stream(request):
     scope = await sync_to_async(board_scope)(user=user)
     if scope is None:  # deny by default: a user of no unit has no board to keep fresh
         raise PermissionDenied
+    # An open stream holds no database session (it is given back when a request ends, and a stream's
+    # request lasts minutes): 200 open boards would otherwise be 200 sessions of PostgreSQL.
+    await sync_to_async(connections.close_all)()
     return stream_response(request, topic=PUSH_TOPIC, scope=scope)
 
 

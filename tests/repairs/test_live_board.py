@@ -198,7 +198,7 @@ def test_the_timeline_shows_visits_calls_to_attend_and_planned_work(client, disp
     timeline = technician_timeline(user=dispatcher, now=now)
     rows = {row.technician_id: row for row in timeline.technicians}
     assert set(rows) == {technician.pk, technician_b.pk}
-    assert [entry.kind for entry in rows[technician.pk].today] == ["on_site"]
+    assert "on_site" in [entry.kind for entry in rows[technician.pk].today]
     # The call still to attend shows on its deadline's day (today, or tomorrow for a call logged late).
     week = [entry.kind for day in rows[technician.pk].days for entry in day]
     assert sorted(week) == ["on_site", "to_attend"] or timezone.localtime(now).weekday() == 6

@@ -19,6 +19,9 @@ page read before a change is never served after it.
   outage expire after ``PAGE_SECONDS``. After a failure this process leaves the cache alone
   for a while (``cache_pause``): a hung Redis costs one request one socket timeout, not
   every request.
+- Open boards are told of each committed change (``servicedesk/push.py``) on the unit's scope
+  and head office's, and then fetch their rows again through the board view: what a board
+  shows is always what its user's scoped view returns, and nothing of another unit is sent.
 """
 
 import hashlib
@@ -27,14 +30,17 @@ import secrets
 from collections.abc import Callable
 
 from django.core.cache import cache
+from django.db import transaction
 
 from servicedesk.pauses import Pause
+from servicedesk.push import push_publish
 
 log = logging.getLogger(__name__)
 
 PAGE_SECONDS = 60
 ALL_UNITS = "all"
 NAMESPACE = "board"  # the tests give each test its own
+PUSH_TOPIC = "board"
 cache_pause = Pause("board cache")
 
 
@@ -47,12 +53,23 @@ def _token_key(scope) -> str:
     return f"{NAMESPACE}-version:{scope}"
 
 
+def board_scope(*, user) -> str | None:
+    """Whose calls the user's board shows: a unit's id, ``all`` for head office, None for nobody's."""
+    if user.sees_all_units:
+        return ALL_UNITS
+    return str(user.unit_id) if user.unit_id else None
+
+
 def board_changed(*, unit_id: int) -> None:
     """A call of ``unit_id`` changed: the unit's cached pages, and head office's, are stale.
 
     Services call it twice: when they change a call, and again once the change is committed,
-    so a page read between the two (before the commit was visible) is not kept either.
+    so a page read between the two (before the commit was visible) is not kept either. The
+    call outside a transaction (the committed one) also tells the open boards of the unit
+    and of head office: told earlier, a board would read its rows before the change shows.
     """
+    if not transaction.get_connection().in_atomic_block:
+        push_publish(topic=PUSH_TOPIC, scopes=(str(unit_id), ALL_UNITS))
     if cache_pause.active():
         return  # pages kept before the outage expire by themselves
     try:

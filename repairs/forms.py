@@ -222,3 +222,17 @@ class BoardFilterForm(forms.Form):
                 else "form-control form-control-sm"
             )
             field.widget.attrs["class"] = css
+
+
+class TimelineFilterForm(forms.Form):
+    """The technicians' timeline: head office chooses a unit (every unit when none); others see their own."""
+
+    unit = forms.ModelChoiceField(label=_("Unit"), queryset=OrgUnit.objects.none(), required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        if user.sees_all_units:
+            self.fields["unit"].queryset = OrgUnit.objects.exclude(kind__in=OrgUnit.HEAD_OFFICE_KINDS)
+            self.fields["unit"].widget.attrs["data-autosubmit"] = ""
+        else:
+            del self.fields["unit"]

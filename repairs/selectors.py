@@ -5,6 +5,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
@@ -12,13 +13,15 @@ from django.http import Http404
 from django.utils import timezone
 
 from servicedesk.bounds import date_in_range
+from servicedesk.models import person_name
 from servicedesk.scoping import scope_to_user, user_may_act_in_unit
 
-from .board_cache import ALL_UNITS, cached_rows
+from .board_cache import board_scope, cached_rows
 from .models import Customer, Product, RepairCall, Site
 from .services.calls import active_technicians, technicians_of_unit
 
 BOARD_PAGE_SIZE = 50
+DISPATCH_CHOICES_SECONDS = 60
 
 
 def repair_call_queryset(*, user) -> QuerySet:
@@ -89,6 +92,8 @@ BOARD_COLUMNS = (
     "customer_id",
     "product__serial_number",
     "repeat_repair",
+    "version",
+    "unit_id",
 )
 # A new call for a product repaired within this long before it came in is flagged on the board (issue 13).
 REPEAT_WINDOW = dt.timedelta(days=30)
@@ -136,7 +141,7 @@ def repair_call_board(*, user, filters: dict, cursor: str | None = None, limit: 
         position.encode() if position else "",
         limit,
     )
-    scope = ALL_UNITS if user.sees_all_units else user.unit_id
+    scope = board_scope(user=user)
     rows, next_cursor = cached_rows(scope=scope, params=params, compute=page)
     return BoardPage(rows=rows, next_cursor=next_cursor)
 
@@ -232,6 +237,8 @@ class BoardRow(NamedTuple):
     customer_id: int
     product_serial_number: str | None
     repeat_repair: bool
+    version: int
+    unit_id: int
     unit_name: str = ""
     attended: int = 0
 
@@ -288,6 +295,32 @@ def technician_choices(*, user, unit_id: int) -> QuerySet:
     if user_may_act_in_unit(user=user, unit_id=unit_id):
         return technicians_of_unit(unit_id=unit_id)
     return technicians_of_unit(unit_id=unit_id).none()
+
+
+def board_dispatch_choices(*, user, unit_ids: set[int]) -> dict[int, list[tuple[int, str]]]:
+    """The technicians a board row can be dispatched to, per unit of the page's rows.
+
+    Kept a minute per unit in this process like the filter bar's options (every push refreshes every
+    open board); a technician added shows within a minute, and the dispatch service checks the choice.
+    """
+    if not unit_ids or not user.has_perm("repairs.dispatch_call"):
+        return {}
+    allowed = [unit_id for unit_id in unit_ids if user_may_act_in_unit(user=user, unit_id=unit_id)]
+    if not allowed:
+        return {}
+    local = caches["local"]
+    keys = {unit_id: f"board-dispatch-choices:{unit_id}" for unit_id in allowed}
+    kept = local.get_many(keys.values())
+    choices = {unit_id: kept[key] for unit_id, key in keys.items() if key in kept}
+    missing = [unit_id for unit_id in allowed if unit_id not in choices]
+    if missing:
+        read: dict[int, list[tuple[int, str]]] = {unit_id: [] for unit_id in missing}
+        fields = ("unit_id", "pk", "username", "first_name", "last_name")
+        for unit_id, pk, username, first, last in active_technicians().filter(unit_id__in=missing).values_list(*fields):
+            read[unit_id].append((pk, person_name(username=username, first_name=first, last_name=last)))
+        local.set_many({keys[unit_id]: listed for unit_id, listed in read.items()}, DISPATCH_CHOICES_SECONDS)
+        choices.update(read)
+    return {unit_id: listed for unit_id, listed in choices.items() if listed}
 
 
 def technicians_visible(*, user, unit_id=None) -> QuerySet:

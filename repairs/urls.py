@@ -1,11 +1,15 @@
 from django.urls import path
 
-from .views import calls, carry_in, fees, quotes, visits, vouchers
+from .views import board, calls, carry_in, fees, quotes, visits, vouchers
 
 app_name = "repairs"
 
 urlpatterns = [
     path("", calls.board, name="board"),
+    # The live board (issue 16): its push stream, dispatch from a row, the technicians' timeline.
+    path("board/stream/", board.board_stream, name="board_stream"),
+    path("board/<int:pk>/dispatch/", board.board_dispatch, name="board_dispatch"),
+    path("technicians/timeline/", board.dispatch_timeline, name="dispatch_timeline"),
     path("new/", calls.call_log, name="call_log"),
     path("customers/lookup/", calls.customer_lookup, name="customer_lookup"),
     path("mine/", calls.my_calls, name="my_calls"),

@@ -407,7 +407,10 @@ def repair_calls_mark_overdue(*, now: dt.datetime, batch_size: int = OVERDUE_BAT
                 )
                 for call_id, unit_id, number, attend_by in due
             )
-            supervisors = users_with_role_by_unit(role=Role.SUPERVISOR, unit_ids={row[1] for row in due})
+            units = {row[1] for row in due}
+            for unit_id in units:  # the boards show the calls as overdue (board_cache), after commit
+                transaction.on_commit(partial(board_changed, unit_id=unit_id))
+            supervisors = users_with_role_by_unit(role=Role.SUPERVISOR, unit_ids=units)
             notifications_queue(
                 notices=[
                     Notification(

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,6 +16,7 @@ from servicedesk.roles import Role
 from servicedesk.workflow import history_for
 
 from .. import presenters, presenters_field, selectors, selectors_visits, services
+from ..board_cache import board_scope
 from ..forms import BoardFilterForm, CancelForm, CloseForm, DispatchForm, RepairCallLogForm, ResolveForm
 from ..forms_visits import ArrivalForm, EnterArrivalForm, LeaveUnfinishedForm, NoSignatureForm, PlanVisitForm
 from ..models import RepairCall
@@ -23,6 +25,10 @@ from ..models import RepairCall
 def _form_error(form, exc: ApplicationError) -> None:
     field = exc.field if exc.field in form.fields else None
     form.add_error(field, exc.message)
+
+
+# How often a board polls while the push is down (with the push it reads its rows only when told).
+BOARD_POLL_SECONDS = 10
 
 
 @require_GET
@@ -39,9 +45,16 @@ def board(request):
     page = selectors.repair_call_board(user=user, filters=filters, cursor=request.GET.get("after"))
     now = timezone.now()
     first_url, next_url = presenters.page_urls(request.GET, next_cursor=page.next_cursor)
+    # The technicians of the page's units, read once whatever the rows (the same queries for 1 row and 50).
+    dispatch = presenters.BoardDispatch(
+        csrf_token=get_token(request),
+        choices=selectors.board_dispatch_choices(
+            user=user, unit_ids={row.unit_id for row in page.rows} | ({user.unit_id} if user.unit_id else set())
+        ),
+    )
     context = {
         "form": form,
-        "rows_html": presenters.board_rows_html(page.rows, now=now, show_unit=user.sees_all_units),
+        "rows_html": presenters.board_rows_html(page.rows, now=now, show_unit=user.sees_all_units, dispatch=dispatch),
         "has_rows": bool(page.rows),
         "show_unit": user.sees_all_units,
         "now": now,
@@ -51,6 +64,9 @@ def board(request):
     if request.htmx and request.htmx.target == "board-table":
         return render(request, "repairs/_board_table.html", context)
     context["toolbar"] = extensions.toolbar_html("board", request)
+    # Pushed refreshes (servicedesk/push.py) where the user has a board scope; polling otherwise.
+    context["live"] = board_scope(user=user) is not None
+    context["poll_seconds"] = BOARD_POLL_SECONDS
     return render(request, "repairs/board.html", context)
 
 

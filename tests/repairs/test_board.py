@@ -220,8 +220,11 @@ def test_a_full_page_for_other_htmx_targets(desk, board_calls):
 
 
 def test_the_board_refreshes_itself(desk, board_calls):
+    """Told by the push stream, or polling without it (static/js/board.js; the browser tests drive both)."""
     page = desk.get(reverse("repairs:board")).text
-    assert 'id="board-table"' in page and 'hx-trigger="every' in page
+    assert 'id="board-table"' in page and "js/board.js" in page
+    assert f'data-stream-url="{reverse("repairs:board_stream")}"' in page
+    assert 'data-poll-seconds="10"' in page
 
 
 def test_the_htmx_refresh_filters_without_reading_the_filter_bar_options(desk, board_calls, suburban, technician):
@@ -249,12 +252,13 @@ def test_the_filter_options_are_read_once_a_minute_per_unit(client, desk, board_
         return page, sum('AS "pk"' in q["sql"] for q in queries.captured_queries)
 
     page, reads = option_reads(desk)
-    assert reads == 2 and str(technician) in page  # zones and the unit's technicians
+    # Zones, the unit's technicians for the filter bar, and for the rows' dispatch pickers (issue 16).
+    assert reads == 3 and str(technician) in page
     page, reads = option_reads(desk)
     assert reads == 0 and str(technician) in page
-    client.force_login(other_dispatcher)  # another unit: its own technicians, read for it
+    client.force_login(other_dispatcher)  # another unit: its own technicians, read for it (bar and pickers)
     page, reads = option_reads(client)
-    assert reads == 1 and str(technician) not in page.split('id="board-filters"')[1].split("</form>")[0]
+    assert reads == 2 and str(technician) not in page.split('id="board-filters"')[1].split("</form>")[0]
 
 
 def test_names_on_the_board_and_in_its_filter_bar_are_escaped(desk, dispatcher, unit):

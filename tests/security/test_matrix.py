@@ -69,6 +69,7 @@ ROUTE_KWARGS = {
     "repairs:delay_letter_pdf": {"pk": "delay"},
     "repairs:delay_letter_sent": {"pk": "delay"},
     "repairs:call_detail": {"pk": "call"},
+    "repairs:board_dispatch": {"pk": "call"},
     "repairs:call_action": {
         "pk": "call",
         "action": ("dispatch", "arrive", "resolve", "cancel", "close", "enter_arrival", "leave", "plan"),

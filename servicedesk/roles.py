@@ -177,6 +177,10 @@ _PARTS_PERMISSIONS = {
 for _role, _perms in _PARTS_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_perms]
 
+# Notices by preference (notify): the clerk and the supervisor print and post the postal list of their unit.
+for _role in (Role.DISPATCHER, Role.SUPERVISOR):
+    ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], "notify.view_postalitem", "notify.post_letters"]
+
 # Reference tables an administrator keeps in the admin site.
 ADMIN_MODELS = [
     ("servicedesk", "orgunit"),
@@ -204,6 +208,9 @@ ADMIN_MODELS = [
     ("parts", "part"),
     ("parts", "stockminimum"),
     ("parts", "pricetolerance"),
+    ("notify", "noticerule"),
+    ("notify", "usernoticesetting"),
+    ("notify", "customernoticepreference"),
     ("django_celery_beat", "periodictask"),
     ("django_celery_beat", "intervalschedule"),
     ("django_celery_beat", "crontabschedule"),

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "contracts",
     "complaints",
     "penalties",
+    "notify",
     "dashboard",
     "records",
     "demo",

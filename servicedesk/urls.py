@@ -19,6 +19,7 @@ urlpatterns = [
     path("dashboard/", include("dashboard.urls")),
     path("parts/", include("parts.urls")),
     path("records/", include("records.urls")),
+    path("me/", include("notify.urls")),
     path("s/", include("complaints.public_urls")),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),

@@ -22,6 +22,7 @@ APP_ORDER = [
     "contracts",
     "complaints",
     "penalties",
+    "notify",
     "records",
     "dashboard",
     "demo",

@@ -42,7 +42,9 @@ def test_a_customer_without_email_is_told_by_sms_once(dispatcher, technician):
 
 
 def test_a_customer_with_neither_goes_on_the_postal_list_once(dispatcher, technician):
-    card = card_in_repair(dispatcher=dispatcher, technician=technician, phone="021-5555-0101", address="上海市中山路1号")
+    card = card_in_repair(
+        dispatcher=dispatcher, technician=technician, phone="021-5555-0101", address="上海市中山路1号"
+    )
     mark_repaired(card, technician)
     assert not _ready_notices(card).exists()
     letter = PostalItem.objects.get()

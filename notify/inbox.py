@@ -309,12 +309,17 @@ def home_for(request):
 
 
 def navbar_html(request) -> str:
+    """The menu's place for the badges and the bell: filled by ``notify:badges`` after the page has loaded.
+
+    The page itself reads nothing for them, so no page pays for the counts (and none of their queries is in
+    any page's query budget); the badges' request reads them in a fixed number of queries (``badges``).
+    """
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return ""
+    return render_to_string("notify/_navbar_slot.html", {}, request=request)
+
+
+def badges(*, user) -> dict:
     counts = inbox_counts(user=user)
-    return render_to_string(
-        "notify/_navbar.html",
-        {"counts": counts, "total": sum(c for _s, c in counts), "unread": unread_count(user=user)},
-        request=request,
-    )
+    return {"counts": counts, "total": sum(c for _s, c in counts), "unread": unread_count(user=user)}

@@ -6,6 +6,7 @@ app_name = "notify"
 
 urlpatterns = [
     path("", views.inbox, name="inbox"),
+    path("badges/", views.badges, name="badges"),
     path("notifications/", views.notifications, name="notifications"),
     path("postal/", views.postal_list, name="postal_list"),
     path("postal/list.pdf", views.postal_pdf, name="postal_pdf"),

@@ -25,6 +25,12 @@ def inbox(request):
     return render(request, "notify/inbox.html", {"sections": inbox_reads.inbox(user=request.user)})
 
 
+@require_GET
+def badges(request):
+    """The menu's badges and the bell's unread count (loaded by the navbar after the page, refreshed every minute)."""
+    return render(request, "notify/_navbar.html", inbox_reads.badges(user=request.user))
+
+
 @require_http_methods(["GET", "POST"])
 def notifications(request):
     user = request.user

@@ -4,11 +4,12 @@ import datetime as dt
 
 import pytest
 from django.db import connection
+from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from notify.inbox import inbox_counts, navbar_html
+from notify.inbox import badges, inbox_counts, navbar_html
 from notify.models import PostalItem
 from repairs import services
 from repairs.models import RepairCard
@@ -33,7 +34,10 @@ def _navbar_queries(rf, user) -> int:
     request = rf.get("/")
     request.user = type(user).objects.get(pk=user.pk)  # a fresh user each time, as in each request
     with CaptureQueriesContext(connection) as queries:
-        navbar_html(request)
+        assert "nav-inbox-slot" in navbar_html(request)
+    assert len(queries) == 0  # a page pays nothing for its badges: they load after it
+    with CaptureQueriesContext(connection) as queries:
+        render_to_string("notify/_navbar.html", badges(user=request.user))
     return len(queries)
 
 
@@ -130,17 +134,18 @@ def _inapp(user, n=1, **extra):
 def test_the_bell_shows_the_unread_count_and_the_page_marks_read(client, supervisor):
     rows = _inapp(supervisor, 3)
     client.force_login(supervisor)
-    page = client.get(reverse("notify:inbox")).content.decode()
+    page = client.get(reverse("notify:badges")).content.decode()
     assert "data-unread>3<" in page
+    assert 'hx-get="/me/badges/"' in client.get(reverse("notify:inbox")).content.decode()
     listing = client.get(reverse("notify:notifications")).content.decode()
     assert "Notice 0 for supervisor" in listing
     client.post(reverse("notify:notifications"), {"notification": rows[0].pk})
     rows[0].refresh_from_db()
     assert rows[0].read_at is not None
-    assert "data-unread>2<" in client.get(reverse("notify:inbox")).content.decode()
+    assert "data-unread>2<" in client.get(reverse("notify:badges")).content.decode()
     client.post(reverse("notify:notifications"))
     assert Notification.objects.filter(recipient=supervisor, read_at__isnull=True).count() == 0
-    assert "data-unread" not in client.get(reverse("notify:inbox")).content.decode()
+    assert "data-unread" not in client.get(reverse("notify:badges")).content.decode()
 
 
 def test_nobody_reads_or_marks_another_users_notices(client, supervisor, other_supervisor):

@@ -287,11 +287,15 @@ def unread_count(*, user) -> int:
 
 
 def inapp_notices(*, user) -> QuerySet:
-    """The user's own in-app notices that can be shown (written out, or rendered by the sweep)."""
+    """Every notice to the user that can be shown (written out, or rendered by the sweep), e-mailed or not.
+
+    An SMS to the user repeats a notice already here, so it is left out.
+    """
     if not (user and user.is_authenticated):
         return Notification.objects.none()
     return (
-        Notification.objects.filter(recipient=user, channel=Notification.Channel.INAPP)
+        Notification.objects.filter(recipient=user)
+        .exclude(channel=Notification.Channel.SMS)
         .filter(Q(sent_at__isnull=False) | ~Q(subject=""))
         .order_by("-created_at", "-id")
     )

@@ -28,20 +28,6 @@ def _mobile(phone: str) -> str:
         return ""
 
 
-def _copy(notice: Notification, *, channel: str, suffix: str, **fields) -> Notification:
-    return Notification(
-        dedupe_key=f"{notice.dedupe_key}:{suffix}"[:200],
-        channel=channel,
-        recipient=notice.recipient,
-        kind=notice.kind,
-        object_id=notice.object_id,
-        subject=notice.subject,
-        body=notice.body,
-        created_at=notice.created_at,
-        **fields,
-    )
-
-
 def user_channels(*, user_ids, topics) -> dict[tuple[int, str], tuple[bool, bool]]:
     """(user id, topic) → (by e-mail, by SMS), from the users' own settings, else their roles' rules."""
     roles: dict[int, set[str]] = {}
@@ -74,7 +60,12 @@ def user_channels(*, user_ids, topics) -> dict[tuple[int, str], tuple[bool, bool
 
 
 def route_user_notices(notices: list[Notification]) -> list[Notification]:
-    """Every notice to a user also appears in the app; e-mail and SMS as the user's rules say."""
+    """Every notice to a user also appears in the app; e-mail and SMS as the user's rules say.
+
+    A notice to a user is one row the user reads under the bell whatever its channel (``inbox.inapp_notices``):
+    kept as an e-mail when the rules give e-mail and the user has an address, made an in-app row otherwise.
+    An SMS, where the rules give one and the user has a mobile, is a second row (its text is the subject line).
+    """
     to_users = [n for n in notices if n.recipient_id is not None and n.channel == Notification.Channel.EMAIL]
     if not to_users:
         return notices
@@ -87,11 +78,12 @@ def route_user_notices(notices: list[Notification]) -> list[Notification]:
             continue
         topic = topic_of(notice.dedupe_key)
         by_email, by_sms = channels[notice.recipient_id, topic]
-        if by_email and notice.to_email:
-            routed.append(notice)
+        if not (by_email and notice.to_email):
+            notice.channel, notice.to_email = Notification.Channel.INAPP, ""
+        routed.append(notice)
         mobile = _mobile(getattr(notice.recipient, "phone", "") or "")
         if by_sms and mobile:
-            # An SMS carries the subject line (a notice rendered at delivery has none yet: its topic instead).
+            # A notice rendered at delivery has no subject yet: its topic instead.
             with translation.override(settings.LANGUAGE_CODE):
                 text = notice.subject or topic_label(topic)
             routed.append(
@@ -105,7 +97,6 @@ def route_user_notices(notices: list[Notification]) -> list[Notification]:
                     created_at=notice.created_at,
                 )
             )
-        routed.append(_copy(notice, channel=Notification.Channel.INAPP, suffix="inapp"))
     return routed
 
 

@@ -43,6 +43,15 @@ def _user_notice(*, key: str, user, template: str, context: dict) -> Notificatio
     return Notification(dedupe_key=key, recipient=user, to_email=user.email, subject=subject, body=body)
 
 
+def _opinion_context(opinion) -> dict:
+    return {
+        "opinion": opinion,
+        "customer": opinion.customer,
+        "unit": opinion.unit,
+        "url": absolute_url(reverse("complaints:opinion_detail", args=[opinion.pk])),
+    }
+
+
 def complaints_filed(*, opinion_ids: list[int]) -> None:
     opinions = list(CustomerOpinion.objects.filter(pk__in=opinion_ids).select_related("customer", "unit"))
     complaints = [o for o in opinions if o.kind == CustomerOpinion.Kind.COMPLAINT]
@@ -51,7 +60,7 @@ def complaints_filed(*, opinion_ids: list[int]) -> None:
     if serious:
         deputies = active_users_with_role(role=Role.DEPUTY_GM)
         for opinion in serious:
-            context = {"opinion": opinion, "url": absolute_url(reverse("complaints:opinion_detail", args=[opinion.pk]))}
+            context = _opinion_context(opinion)
             notices += [
                 _user_notice(
                     key=f"complaint-serious:{opinion.pk}:{user.pk}",
@@ -66,7 +75,7 @@ def complaints_filed(*, opinion_ids: list[int]) -> None:
         for user in active_users_with_role(role=Role.SUPERVISOR, unit_ids={o.unit_id for o in complaints}):
             supervisors.setdefault(user.unit_id, []).append(user)
         for opinion in complaints:
-            context = {"opinion": opinion, "url": absolute_url(reverse("complaints:opinion_detail", args=[opinion.pk]))}
+            context = _opinion_context(opinion)
             notices += [
                 _user_notice(
                     key=f"complaint-follow-up:{opinion.pk}:{user.pk}",

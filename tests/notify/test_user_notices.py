@@ -3,6 +3,7 @@
 from django.utils import timezone
 
 from complaints import services as complaint_services
+from notify.inbox import inapp_notices
 from notify.models import NoticeRule, UserNoticeSetting
 from repairs import services
 from servicedesk import sms
@@ -36,7 +37,7 @@ def test_a_new_assignment_reaches_the_technician_by_email_sms_and_in_the_app(dis
     technician.save()
     call = log_call(dispatcher=dispatcher)
     services.repair_call_dispatch(user=dispatcher, call_id=call.pk, technician=technician)
-    assert _channels("repair-call-dispatched:", technician) == ["email", "inapp", "sms"]
+    assert _channels("repair-call-dispatched:", technician) == ["email", "sms"]
     notifications_deliver_pending()
     assert [m.to for m in sms.outbox] == ["13800001111"]
     assert call.number in sms.outbox[0].text
@@ -65,19 +66,19 @@ def test_the_rule_of_a_role_is_data(dispatcher, technician):
     technician.save()
     call = log_call(dispatcher=dispatcher)
     services.repair_call_dispatch(user=dispatcher, call_id=call.pk, technician=technician)
-    assert _channels("repair-call-dispatched:", technician) == ["email", "inapp"]
+    assert _channels("repair-call-dispatched:", technician) == ["email"]
 
 
 def test_a_serious_complaint_alerts_the_deputy_gm_at_once(unit, deputy_gm, supervisor):
     opinion = _opinion(unit, severity="serious")
-    assert _channels(f"complaint-serious:{opinion.pk}:", deputy_gm) == ["email", "inapp", "sms"]
+    assert _channels(f"complaint-serious:{opinion.pk}:", deputy_gm) == ["email", "sms"]
     sms_row = Notification.objects.get(dedupe_key__startswith="complaint-serious:", channel="sms")
     assert sms_row.to_phone == "13900000001"
     # The supervisor of the unit is told to follow it up; a general complaint does not reach the deputy GM.
-    assert _channels(f"complaint-follow-up:{opinion.pk}:", supervisor) == ["email", "inapp"]
+    assert _channels(f"complaint-follow-up:{opinion.pk}:", supervisor) == ["email"]
     general = _opinion(unit)
     assert not Notification.objects.filter(dedupe_key__startswith=f"complaint-serious:{general.pk}:").exists()
-    assert _channels(f"complaint-follow-up:{general.pk}:", supervisor) == ["email", "inapp"]
+    assert _channels(f"complaint-follow-up:{general.pk}:", supervisor) == ["email"]
 
 
 def test_a_complaint_reaches_only_its_own_units_supervisors(unit, supervisor, other_supervisor):
@@ -105,10 +106,11 @@ def test_an_escalation_reaches_the_supervisor_in_the_app_once(dispatcher, techni
     later = timezone.now() + dt.timedelta(hours=2)
     assert services.repair_cards_escalate_late(now=later) == 1
     assert services.repair_cards_escalate_late(now=later) == 0
-    assert _channels(f"repair-card-late:{card.pk}:", supervisor) == ["email", "inapp"]
+    assert _channels(f"repair-card-late:{card.pk}:", supervisor) == ["email"]
     notifications_deliver_pending()
-    inapp = Notification.objects.get(dedupe_key__startswith=f"repair-card-late:{card.pk}:", channel="inapp")
-    assert inapp.sent_at is not None and card.number in inapp.subject  # rendered by the sweep like the e-mail
+    # The e-mail is also the supervisor's notice under the bell, rendered by the sweep.
+    shown = inapp_notices(user=supervisor).get(dedupe_key__startswith=f"repair-card-late:{card.pk}:")
+    assert shown.sent_at is not None and card.number in shown.subject
 
 
 def test_exactly_once_when_the_same_notices_are_written_twice(dispatcher, technician):
@@ -126,7 +128,7 @@ def test_exactly_once_when_the_same_notices_are_written_twice(dispatcher, techni
     )
     notifications_queue(notices=[note])
     notifications_queue(notices=[again])
-    assert _channels("repair-call-dispatched:1:1:", technician) == ["email", "inapp"]
+    assert _channels("repair-call-dispatched:1:1:", technician) == ["email"]
 
 
 def test_a_head_office_supervisor_role_holder_without_unit_gets_nothing_odd(unit):

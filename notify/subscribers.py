@@ -7,6 +7,7 @@
 """
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ObjectDoesNotExist
 from django.urls import reverse
 from django.utils import timezone
 
@@ -18,7 +19,7 @@ from servicedesk.notifications import absolute_url, notifications_queue, render_
 from servicedesk.roles import Role
 
 from .models import PostalItem
-from .routing import Channel, customer_channel, customer_preferences
+from .routing import Channel, customer_channel
 from .topics import CONTRACT_EXPIRY
 
 
@@ -88,20 +89,25 @@ def complaints_filed(*, opinion_ids: list[int]) -> None:
     notifications_queue(notices=notices)
 
 
+def _preference(customer):
+    try:
+        return customer.notice_preference
+    except ObjectDoesNotExist:
+        return None
+
+
 def expiry_notices_issued(*, notice_ids: list[int]) -> None:
+    # One query: the notices with their customers and the customers' preferences (a reverse one-to-one).
     notices = list(
         ExpiryNotice.objects.filter(pk__in=notice_ids).select_related(
-            "term__contract__customer", "term__contract__unit"
+            "term__contract__customer__notice_preference", "term__contract__unit"
         )
     )
-    preferences = customer_preferences(n.term.contract.customer_id for n in notices)
     rows, letters, not_by_email = [], [], []
     now = timezone.now()
     for notice in notices:
         customer = notice.term.contract.customer
-        channel, mobile = customer_channel(
-            preference=preferences.get(customer.pk), email=customer.email, phone=customer.phone
-        )
+        channel, mobile = customer_channel(preference=_preference(customer), email=customer.email, phone=customer.phone)
         if channel != Channel.EMAIL and notice.email_to:
             not_by_email.append(notice.pk)
         if channel in (Channel.EMAIL, Channel.NONE):

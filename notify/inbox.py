@@ -34,7 +34,7 @@ ROWS = 8
 class Row:
     text: str
     url: str
-    when: dt.datetime | dt.date | None = None
+    when: dt.datetime | None = None
     late: bool = False
 
 
@@ -197,7 +197,7 @@ def _slip_row(slip, now):
     return Row(
         f"{slip.display_number} · {slip.case.number}",
         reverse("complaints:reminder_slip_pdf", args=[slip.pk]),
-        slip.overdue_day,
+        slip.due_at,
     )
 
 

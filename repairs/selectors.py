@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 from django.core.cache import caches
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -257,15 +257,16 @@ def repeat_repair_flag() -> Exists:
 
 
 def technician_calls_today(*, user, now: dt.datetime | None = None) -> list[RepairCall]:
-    """A technician's open calls plus those finished today, soonest deadline first."""
+    """A technician's open calls first, then those finished today; soonest deadline first in each."""
     now = now or timezone.now()
     start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    open_first = Case(When(status__in=RepairCall.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField())
     return list(
         repair_call_queryset(user=user)
         .filter(technician=user)
         .filter(Q(status__in=RepairCall.OPEN) | Q(updated_at__gte=start_of_day))
         .select_related("customer", "site", "zone", "product")
-        .order_by("attend_by", "id")
+        .order_by(open_first, "attend_by", "id")
     )
 
 

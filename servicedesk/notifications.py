@@ -42,8 +42,22 @@ RETRY_FIRST = dt.timedelta(seconds=30)
 RETRY_MAX = dt.timedelta(hours=1)
 
 
+# Outbox routers (registered by a higher app in its AppConfig.ready, e.g. ``notify``): each takes the notices a
+# service is about to write and returns the rows to write instead (the same e-mail, its SMS and in-app copies,
+# or fewer when a person's rules say so), in the caller's transaction.
+OutboxRouter = Callable[[list[Notification]], list[Notification]]
+_outbox_routers: list[OutboxRouter] = []
+
+
+def register_outbox_router(router: OutboxRouter) -> None:
+    if router not in _outbox_routers:  # ready() may run twice in tests
+        _outbox_routers.append(router)
+
+
 def notifications_queue(*, notices: list[Notification]) -> int:
     """Insert notices, ignoring those whose dedupe_key exists; deliver after commit. Returns rows given."""
+    for router in _outbox_routers:
+        notices = router(list(notices))
     if not notices:
         return 0
     Notification.objects.bulk_create(notices, ignore_conflicts=True, batch_size=500)
@@ -137,6 +151,50 @@ def notices_render(*, notices: Iterable[Notification]) -> dict[int, RenderFailur
                     log.exception("notice %s not rendered", notice.pk)
                     failures[notice.pk] = RenderFailure(str(exc)[:1000], final=False)
     return failures
+
+
+# --- notices to customers, by the customer's preference ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerNotice:
+    """A notice to a customer (not a user): the router decides e-mail, SMS, the postal list or nothing.
+
+    ``topic`` names what it is about ("product-ready"); ``sms_text`` is the short text an SMS carries;
+    ``letter`` is what goes on the printable postal list for a customer with neither e-mail nor mobile.
+    """
+
+    topic: str
+    dedupe_key: str
+    customer_id: int
+    unit_id: int
+    email: str
+    phone: str
+    subject: str
+    body: str
+    sms_text: str
+
+
+CustomerRouter = Callable[[list[CustomerNotice]], list[Notification]]
+_customer_router: list[CustomerRouter] = []
+
+
+def register_customer_router(router: CustomerRouter) -> None:
+    _customer_router[:] = [router]
+
+
+def _by_email_only(notices: list[CustomerNotice]) -> list[Notification]:
+    return [
+        Notification(dedupe_key=n.dedupe_key, to_email=n.email, subject=n.subject, body=n.body)
+        for n in notices
+        if n.email
+    ]
+
+
+def customer_notices_queue(*, notices: list[CustomerNotice]) -> int:
+    """Write customer notices on the channel each customer gets them by (by e-mail only when no app decides)."""
+    router = _customer_router[0] if _customer_router else _by_email_only
+    return notifications_queue(notices=router(list(notices)))
 
 
 def absolute_url(path: str) -> str:

@@ -195,6 +195,9 @@ for _role, _perms in {
     Role.ADMINISTRATOR: ["intake.view_inboundmessage", "intake.view_quarantine"],
 }.items():
     ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_perms]
+# Notices by preference (notify): the clerk and the supervisor print and post the postal list of their unit.
+for _role in (Role.DISPATCHER, Role.SUPERVISOR):
+    ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], "notify.view_postalitem", "notify.post_letters"]
 
 # Reference tables an administrator keeps in the admin site.
 ADMIN_MODELS = [
@@ -226,6 +229,9 @@ ADMIN_MODELS = [
     ("webhooks", "webhooksubscription"),
     ("webhooks", "webhookdelivery"),
     ("api", "apitoken"),
+    ("notify", "noticerule"),
+    ("notify", "usernoticesetting"),
+    ("notify", "customernoticepreference"),
     ("django_celery_beat", "periodictask"),
     ("django_celery_beat", "intervalschedule"),
     ("django_celery_beat", "crontabschedule"),

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "contracts",
     "complaints",
     "penalties",
+    "notify",
     "webhooks",
     "intake",
     "dashboard",

@@ -20,6 +20,7 @@ urlpatterns = [
     path("parts/", include("parts.urls")),
     path("records/", include("records.urls")),
     path("mail/", include("intake.urls")),
+    path("me/", include("notify.urls")),
     path("s/", include("complaints.public_urls")),
     path("api/", include("api.urls")),
     path("admin/", admin.site.urls),

@@ -5,6 +5,7 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views import defaults
 
+from . import extensions
 from .db import REPLICA_DB_ALIAS, replica_configured
 from .roles import Role
 
@@ -25,6 +26,9 @@ def bad_request(request, exception):
 def home(request):
     """Each role starts where its work is."""
     user = request.user
+    going = extensions.page_default("home", request)  # a role's own inbox (notify), where one is registered
+    if going is not None:
+        return going
     if user.has_role(Role.TECHNICIAN) and not user.has_role(Role.DISPATCHER, Role.SUPERVISOR):
         return redirect("repairs:my_calls")
     if user.has_perm("repairs.view_repaircall"):

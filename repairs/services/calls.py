@@ -262,17 +262,18 @@ def repair_call_dispatch(
         at=now,
     )
     call_event(events.CALL_DISPATCHED, call)
-    if technician.email:
-        notifications_queue(
-            notices=[
-                _notice(
-                    key=f"repair-call-dispatched:{call.pk}:{call.version}:{technician.pk}",
-                    recipient=technician,
-                    template="repairs/email/dispatched.txt",
-                    call=call,
-                )
-            ]
-        )
+    # Written for a technician without an e-mail address too: the notice also reaches them in the app
+    # and by SMS where their rules say so (notify's outbox router); an e-mail without an address is not sent.
+    notifications_queue(
+        notices=[
+            _notice(
+                key=f"repair-call-dispatched:{call.pk}:{call.version}:{technician.pk}",
+                recipient=technician,
+                template="repairs/email/dispatched.txt",
+                call=call,
+            )
+        ]
+    )
     return call
 
 

@@ -10,7 +10,14 @@ from django.utils.translation import gettext as _
 
 from servicedesk.exceptions import ApplicationError
 from servicedesk.models import Notification
-from servicedesk.notifications import absolute_url, notifications_queue, render_notice, users_with_role_by_unit
+from servicedesk.notifications import (
+    CustomerNotice,
+    absolute_url,
+    customer_notices_queue,
+    notifications_queue,
+    render_notice,
+    users_with_role_by_unit,
+)
 from servicedesk.numbering import next_number
 from servicedesk.roles import Role
 from servicedesk.sms import sms_check_text, sms_phone
@@ -225,17 +232,24 @@ def repair_card_transition(
         fields.append("repaired_at")
     apply_transition(instance=card, to_status=to_status, by=user, note=note, fields=fields)
     customer = card.call.customer
-    if to_status == RepairCard.Status.REPAIRED and customer.email:
+    if to_status == RepairCard.Status.REPAIRED:
+        # "Your product is ready": by e-mail, by SMS where the customer has no e-mail, or on the unit's
+        # postal list where there is neither, as the customer's preference says (the router, notify).
         subject, body = render_notice(
             template="repairs/email/card_repaired_customer.txt", context={"card": card, "entry": entry}
         )
-        notifications_queue(
+        customer_notices_queue(
             notices=[
-                Notification(
+                CustomerNotice(
+                    topic="product-ready",
                     dedupe_key=f"repair-card-repaired:{card.pk}:{card.version}",
-                    to_email=customer.email,
+                    customer_id=customer.pk,
+                    unit_id=card.unit_id,
+                    email=customer.email,
+                    phone=customer.phone,
                     subject=subject,
                     body=body,
+                    sms_text=body,
                 )
             ]
         )

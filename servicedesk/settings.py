@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "penalties",
     "dashboard",
     "records",
+    "portal",
     "demo",
 ]
 

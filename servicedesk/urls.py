@@ -20,6 +20,7 @@ urlpatterns = [
     path("parts/", include("parts.urls")),
     path("records/", include("records.urls")),
     path("s/", include("complaints.public_urls")),
+    path("portal/", include("portal.urls")),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),

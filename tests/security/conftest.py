@@ -41,6 +41,9 @@ class World:
     objects: dict = field(default_factory=dict)  # kind -> unit B's object of that kind
     variants: dict = field(default_factory=dict)  # kind -> unit B's objects of that kind, one per state
     clients: dict = field(default_factory=dict)  # principal -> (Client, session key)
+    # Customer principals of the portal: ("customer", customer id) -> that customer's contact person.
+    contacts: dict = field(default_factory=dict)
+    portal_strangers: list = field(default_factory=list)  # customer principals owning none of the objects
 
     def client(self, principal) -> Client:
         """A logged-in client for ``principal`` (None: anonymous), its session cookie reset for each use."""
@@ -48,12 +51,59 @@ class World:
             return Client(raise_request_exception=False)
         if principal not in self.clients:
             client = Client(raise_request_exception=False)
-            client.force_login(self.users[principal])
+            if principal in self.contacts:
+                portal_login(client, self.contacts[principal])
+            else:
+                client.force_login(self.users[principal])
             self.clients[principal] = (client, client.cookies[settings.SESSION_COOKIE_NAME].value)
         client, key = self.clients[principal]
         # A logout (or a view that cycles the session) must not leak into the next request.
         client.cookies[settings.SESSION_COOKIE_NAME] = key
         return client
+
+
+def portal_login(client: Client, contact) -> None:
+    """Sign ``client`` in to the portal as ``contact``, as a used sign-in link leaves the session."""
+    from portal.principal import SESSION_KEY
+
+    session = client.session
+    session[SESSION_KEY] = contact.pk
+    session.save()
+    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+
+
+def customer_principal(customer) -> tuple:
+    return ("customer", customer.pk)
+
+
+# kind of object -> the path from it to the customer it belongs to (the portal's objects).
+PORTAL_OWNER = {
+    "call": "customer",
+    "signed_voucher": "call.customer",
+    "fee": "voucher.call.customer",
+    "card": "call.customer",
+    "notice": "term.contract.customer",
+}
+
+
+def portal_owner(obj, kind: str):
+    for attr in PORTAL_OWNER[kind].split("."):
+        obj = getattr(obj, attr)
+    return obj
+
+
+def _contacts(world: World) -> None:
+    """A contact person for the customer of each portal object, another customer of unit B and one of unit A."""
+    from repairs.models import Customer, CustomerContact
+
+    owners = {portal_owner(world.objects[kind], kind) for kind in PORTAL_OWNER}
+    other_b = Customer.objects.filter(unit=world.unit_b).exclude(pk__in=[c.pk for c in owners]).order_by("pk").first()
+    in_a = Customer.objects.filter(unit=world.unit_a).order_by("pk").first()
+    assert other_b is not None and in_a is not None, "the security world needs more customers"
+    world.portal_strangers = [customer_principal(other_b), customer_principal(in_a)]
+    for customer in [*owners, other_b, in_a]:
+        contact = CustomerContact.objects.create(customer=customer, name=f"Contact of {customer.pk}")
+        world.contacts[customer_principal(customer)] = contact
 
 
 def _png() -> bytes:
@@ -183,6 +233,7 @@ def _objects(world: World) -> dict:
         "van_technician": _first(m("servicedesk", "User"), unit=b, username="tech"),
         "customer": _first(m("repairs", "Customer"), unit=b),
         "product": _first(m("repairs", "Product"), customer__unit=b),
+        "signed_voucher": _first(m("repairs", "ServiceVoucher"), unit=b, status="signed"),
     }
 
 
@@ -236,8 +287,9 @@ def build_world() -> World:
     _extras(world)
     world.objects = _objects(world)
     world.variants = _variants(world)
+    _contacts(world)
     # Logged in now, outside every test's savepoint, so the sessions outlive the tests.
-    for principal in world.users:
+    for principal in [*world.users, *world.contacts]:
         world.client(principal)
     return world
 

@@ -24,6 +24,7 @@ APP_ORDER = [
     "penalties",
     "records",
     "dashboard",
+    "portal",
     "demo",
 ]
 

@@ -54,9 +54,7 @@ def principal_for(request) -> CustomerPrincipal | None:
     if not isinstance(contact_id, int):
         return None
     # A contact whose access was withdrawn (or who was removed) is signed out at the next page.
-    contact = (
-        CustomerContact.objects.filter(pk=contact_id, portal_access=True).select_related("customer__unit").first()
-    )
+    contact = CustomerContact.objects.filter(pk=contact_id, portal_access=True).select_related("customer__unit").first()
     return CustomerPrincipal(contact=contact) if contact is not None else None
 
 

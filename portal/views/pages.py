@@ -84,7 +84,9 @@ def call_new(request, principal):
         except ApplicationError as exc:
             _form_error(form, exc)
         else:
-            messages.success(request, _("Your repair call %(number)s was sent to the service desk.") % {"number": call.number})
+            messages.success(
+                request, _("Your repair call %(number)s was sent to the service desk.") % {"number": call.number}
+            )
             return redirect("portal:call_detail", pk=call.pk)
     return render(request, "portal/call_new.html", {"form": form}, status=400 if form.errors else 200)
 

@@ -64,7 +64,9 @@ def sign_in(request):
                 request.session[PENDING_KEY] = sent.pk if sent is not None else None
                 return redirect(f"{reverse('portal:sign_in_code')}?{urlencode({'next': _next_url(request)})}")
             return render(request, "portal/sign_in_sent.html", {"address": address})
-    return render(request, "portal/sign_in.html", {"form": form, "next": _next_url(request)}, status=400 if form.errors else 200)
+    return render(
+        request, "portal/sign_in.html", {"form": form, "next": _next_url(request)}, status=400 if form.errors else 200
+    )
 
 
 @portal_public
@@ -101,7 +103,10 @@ def sign_in_code(request):
 def sign_in_link(request, token: str):
     """GET only shows a button: a mail scanner that opens every link must not use up the customer's."""
     if not allow(
-        scope="portal-check-address", key=client_address(request), limit=CHECKS_PER_ADDRESS, window_seconds=WINDOW_SECONDS
+        scope="portal-check-address",
+        key=client_address(request),
+        limit=CHECKS_PER_ADDRESS,
+        window_seconds=WINDOW_SECONDS,
     ):
         return _too_many(request)
     if request.method == "POST":
@@ -109,7 +114,10 @@ def sign_in_link(request, token: str):
             contact = signin.portal_sign_in_link_use(token=token)
         except signin.SignInFailed as exc:
             response = render(
-                request, "portal/problem.html", {"title": _("This link does not work"), "message": exc.message}, status=410
+                request,
+                "portal/problem.html",
+                {"title": _("This link does not work"), "message": exc.message},
+                status=410,
             )
         else:
             portal_sign_in(request, contact)

@@ -32,7 +32,7 @@ CLOCK_TOLERANCE = dt.timedelta(minutes=5)
 
 
 def _require(user, perm: str, *, unit_id: int) -> None:
-    if not user.has_perm(perm):
+    if user is None or not user.has_perm(perm):
         raise ApplicationError(_("You are not allowed to do this."))
     if not user_may_act_in_unit(user=user, unit_id=unit_id):
         raise ApplicationError(_("This record belongs to another unit."))

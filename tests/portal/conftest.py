@@ -40,7 +40,9 @@ def product(customer, site):
 
 @pytest.fixture
 def contact(customer):
-    return CustomerContact.objects.create(customer=customer, name="王经理", email="wang@example.com", mobile="13800138000")
+    return CustomerContact.objects.create(
+        customer=customer, name="王经理", email="wang@example.com", mobile="13800138000"
+    )
 
 
 @pytest.fixture

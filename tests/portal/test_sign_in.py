@@ -192,3 +192,17 @@ def test_portal_pages_are_in_the_sites_language_chinese_whatever_the_browser_ask
     assert page["Content-Language"] == "zh-hans"
     assert "报修" in page.text or "客户服务" in page.text
     assert "no-store" in page["Cache-Control"]
+
+
+def test_the_link_and_the_code_are_delivered_once_by_the_outbox_sweep(contact, mailoutbox):
+    from servicedesk import sms
+    from servicedesk.notifications import notifications_deliver_pending
+
+    _ask(Client(), contact.email)
+    _ask(Client(), contact.mobile)
+    notifications_deliver_pending()
+    notifications_deliver_pending()
+    assert len(mailoutbox) == 1 and mailoutbox[0].to == [contact.email]
+    assert sent_link(contact.email) in mailoutbox[0].body
+    assert [m.to for m in sms.outbox] == ["13800138000"]
+    assert sent_code(contact.mobile) in sms.outbox[0].text

@@ -186,6 +186,7 @@ class CustomerOpinion(models.Model):
         PHONE = "phone", _("Phone")
         LETTER = "letter", _("Letter")
         VISIT = "visit", _("Visit")
+        PORTAL = "portal", _("Customer portal")
 
     class Status(models.TextChoices):
         NEW = "new", _("New")

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Customer, Product, RepairCall, Site, Zone
+from .models import Customer, CustomerContact, Product, RepairCall, Site, Zone
 
 
 @admin.register(Zone)
@@ -19,12 +19,20 @@ class ProductInline(admin.TabularInline):
     extra = 0
 
 
+class ContactInline(admin.TabularInline):
+    """The customer's contact persons: who may sign in to the customer portal."""
+
+    model = CustomerContact
+    extra = 0
+    fields = ["name", "email", "mobile", "portal_access"]
+
+
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
     list_display = ["name", "phone", "unit"]
     list_filter = ["unit"]
     search_fields = ["name", "phone", "products__serial_number"]
-    inlines = [SiteInline, ProductInline]
+    inlines = [SiteInline, ProductInline, ContactInline]
 
 
 @admin.register(Product)

@@ -5,14 +5,17 @@ import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models.functions import Upper
+from django.db.models.functions import Lower, Upper
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from servicedesk.exceptions import ApplicationError
 from servicedesk.models import NamedInLanguages, name_en_field
+from servicedesk.sms import sms_phone
 
 phone_validator = RegexValidator(
     r"^\+?[0-9][0-9 ()\-]{5,30}$",
@@ -86,6 +89,46 @@ class Customer(models.Model):
         return self.name
 
 
+class CustomerContact(models.Model):
+    """A contact person of a customer: who may sign in to the customer portal (DOMAIN 11).
+
+    The portal finds a contact by e-mail or by mobile number, so each is held by one contact at most; the
+    mobile is kept as the 11 digits an SMS goes to (``servicedesk.sms.sms_phone``).
+    """
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="contacts"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    email = models.EmailField(_("e-mail"), blank=True)
+    mobile = models.CharField(_("mobile phone"), max_length=32, blank=True, validators=[phone_validator])
+    portal_access = models.BooleanField(_("may use the customer portal"), default=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("contact person")
+        verbose_name_plural = _("contact persons")
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"), name="contact_email_unique", condition=~models.Q(email="")
+            ),
+            models.UniqueConstraint(fields=["mobile"], name="contact_mobile_unique", condition=~models.Q(mobile="")),
+        ]
+        indexes = [models.Index(fields=["customer"], name="contact_customer_idx")]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if self.mobile:
+            try:
+                self.mobile = sms_phone(self.mobile)
+            except ApplicationError as exc:
+                raise ValidationError({"mobile": exc.message}) from None
+        self.email = self.email.strip().lower()
+
+
 class Site(models.Model):
     customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="sites")
     address = models.CharField(_("site address"), max_length=300)
@@ -141,6 +184,7 @@ class RepairCall(models.Model):
         WALK_IN = "walk_in", _("Walk-in")
         EMAIL = "email", _("E-mail")
         PLANNED = "planned", _("Planned maintenance")
+        PORTAL = "portal", _("Customer portal")
 
     class Coverage(models.TextChoices):
         WARRANTY = "warranty", _("In warranty")

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "dashboard",
     "records",
     "api",
+    "portal",
     "demo",
 ]
 

@@ -23,6 +23,7 @@ urlpatterns = [
     path("me/", include("notify.urls")),
     path("s/", include("complaints.public_urls")),
     path("api/", include("api.urls")),
+    path("portal/", include("portal.urls")),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),

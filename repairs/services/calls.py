@@ -34,7 +34,7 @@ SELF_SERVICE_CHANNELS = (RepairCall.Channel.EMAIL,)
 
 
 def _require(user, perm: str, *, unit_id: int) -> None:
-    if not user.has_perm(perm):
+    if user is None or not user.has_perm(perm):
         raise ApplicationError(_("You are not allowed to do this."))
     if not user_may_act_in_unit(user=user, unit_id=unit_id):
         raise ApplicationError(_("This record belongs to another unit."))
@@ -121,22 +121,37 @@ def repair_call_log(
     now: dt.datetime | None = None,
     attend_by: dt.datetime | None = None,
     appointment_at: dt.datetime | None = None,
+    submitted_by_customer: Customer | None = None,
 ) -> RepairCall:
     """Clause 八: log a customer's repair call and compute its dispatch deadline (clause 十九).
 
     ``attend_by`` and ``appointment_at`` are for planned work (contracts' maintenance visits), whose
-    deadline is the end of the planned day rather than the zone's response hours. ``user`` is None for a call
-    that reached the board by itself through a self-service channel (``SELF_SERVICE_CHANNELS``: inbound e-mail).
+    deadline is the end of the planned day rather than the zone's response hours.
+
+    ``submitted_by_customer`` is the customer logging their own call (the customer portal) instead of a
+    staff ``user``: only for one of their own sites and products, received the moment it is submitted.
+    ``user`` is None too for a call that reached the board by itself through a self-service channel
+    (``SELF_SERVICE_CHANNELS``: inbound e-mail).
     """
     if unit is None:  # a user with no unit owns nothing, so has nowhere to log a call
         raise ApplicationError(_("Your account belongs to no unit, so you cannot log calls. Ask an administrator."))
-    if user is not None:
+    now = now or timezone.now()
+    if submitted_by_customer is not None:
+        _check_customer_submission(
+            customer=submitted_by_customer,
+            user=user,
+            unit=unit,
+            chosen=customer,
+            new_records=(new_customer, new_site, new_product, attend_by),
+        )
+        # Clause 十九 counts from the call: for a customer's own submission that is the moment it arrives.
+        received_at = now
+    elif user is not None:
         _require(user, "repairs.log_call", unit_id=unit.pk)
     elif channel not in SELF_SERVICE_CHANNELS:
         # No person behind it: only a channel the customer uses alone (an e-mail read from the mailbox) logs
         # a call by itself, with every other rule here the same; a call typed at the desk always has its clerk.
         raise ApplicationError(_("You are not allowed to do this."))
-    now = now or timezone.now()
     if received_at > now + CLOCK_TOLERANCE:
         raise ApplicationError(_("The call cannot be received in the future."), field="received_at")
 
@@ -206,6 +221,8 @@ def repair_call_log(
         updated_at=now,
     )
     note = ""
+    if submitted_by_customer is not None:
+        note = _("Submitted by the customer's contact %(contact)s.") % {"contact": contact_name}
     if logged_late:
         note = _("Logged late: the deadline (%(deadline)s) had already passed when the call reached the desk.") % {
             "deadline": timezone.localtime(attend_by).strftime("%Y-%m-%d %H:%M")
@@ -214,6 +231,16 @@ def repair_call_log(
     _board_changed(call)
     call_event(events.CALL_LOGGED, call)
     return call
+
+
+def _check_customer_submission(*, customer: Customer, user, unit, chosen, new_records) -> None:
+    """A customer logs a call for themselves only: no staff user, their own unit, nothing new created."""
+    if user is not None:
+        raise ApplicationError(_("A call is either logged by staff or submitted by the customer, not both."))
+    if chosen is None or chosen.pk != customer.pk or unit.pk != customer.unit_id:
+        raise ApplicationError(_("This customer belongs to another unit."), field="customer")
+    if any(value is not None for value in new_records):
+        raise ApplicationError(_("Choose one of your own sites and products."), field="site")
 
 
 def active_technicians():

@@ -43,6 +43,9 @@ class World:
     clients: dict = field(default_factory=dict)  # principal -> (Client, session key)
     # principal -> raw API token of that user (issue 15); plus "expired" and "revoked" tokens of a B user
     tokens: dict = field(default_factory=dict)
+    # Customer principals of the portal: ("customer", customer id) -> that customer's contact person.
+    contacts: dict = field(default_factory=dict)
+    portal_strangers: list = field(default_factory=list)  # customer principals owning none of the objects
 
     def client(self, principal) -> Client:
         """A logged-in client for ``principal`` (None: anonymous), its session cookie reset for each use."""
@@ -50,7 +53,10 @@ class World:
             return Client(raise_request_exception=False)
         if principal not in self.clients:
             client = Client(raise_request_exception=False)
-            client.force_login(self.users[principal])
+            if principal in self.contacts:
+                portal_login(client, self.contacts[principal])
+            else:
+                client.force_login(self.users[principal])
             self.clients[principal] = (client, client.cookies[settings.SESSION_COOKIE_NAME].value)
         client, key = self.clients[principal]
         # A logout (or a view that cycles the session) must not leak into the next request.
@@ -77,6 +83,48 @@ def _tokens(world: World) -> None:
     ApiToken.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - dt.timedelta(minutes=1))
     revoked, world.tokens["revoked"] = api_token_create(user=holder, name="revoked", lifetime_days=30)
     api_token_revoke(user=holder, token_id=revoked.pk)
+def portal_login(client: Client, contact) -> None:
+    """Sign ``client`` in to the portal as ``contact``, as a used sign-in link leaves the session."""
+    from portal.principal import SESSION_KEY
+
+    session = client.session
+    session[SESSION_KEY] = contact.pk
+    session.save()
+    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+
+
+def customer_principal(customer) -> tuple:
+    return ("customer", customer.pk)
+
+
+# kind of object -> the path from it to the customer it belongs to (the portal's objects).
+PORTAL_OWNER = {
+    "call": "customer",
+    "signed_voucher": "call.customer",
+    "fee": "voucher.call.customer",
+    "card": "call.customer",
+    "notice": "term.contract.customer",
+}
+
+
+def portal_owner(obj, kind: str):
+    for attr in PORTAL_OWNER[kind].split("."):
+        obj = getattr(obj, attr)
+    return obj
+
+
+def _contacts(world: World) -> None:
+    """A contact person for the customer of each portal object, another customer of unit B and one of unit A."""
+    from repairs.models import Customer, CustomerContact
+
+    owners = {portal_owner(world.objects[kind], kind) for kind in PORTAL_OWNER}
+    other_b = Customer.objects.filter(unit=world.unit_b).exclude(pk__in=[c.pk for c in owners]).order_by("pk").first()
+    in_a = Customer.objects.filter(unit=world.unit_a).order_by("pk").first()
+    assert other_b is not None and in_a is not None, "the security world needs more customers"
+    world.portal_strangers = [customer_principal(other_b), customer_principal(in_a)]
+    for customer in [*owners, other_b, in_a]:
+        contact = CustomerContact.objects.create(customer=customer, name=f"Contact of {customer.pk}")
+        world.contacts[customer_principal(customer)] = contact
 
 
 def _png() -> bytes:
@@ -231,6 +279,7 @@ def _objects(world: World) -> dict:
         "product": _first(m("repairs", "Product"), customer__unit=b),
         "inbound_message": _first(m("intake", "InboundMessage"), unit=b, status="to_match"),
         "inbound_attachment": _first(m("intake", "InboundAttachment"), message__unit=b, stored_name__isnull=False),
+        "signed_voucher": _first(m("repairs", "ServiceVoucher"), unit=b, status="signed"),
     }
 
 
@@ -285,8 +334,9 @@ def build_world() -> World:
     world.objects = _objects(world)
     world.variants = _variants(world)
     _tokens(world)
+    _contacts(world)
     # Logged in now, outside every test's savepoint, so the sessions outlive the tests.
-    for principal in world.users:
+    for principal in [*world.users, *world.contacts]:
         world.client(principal)
     return world
 

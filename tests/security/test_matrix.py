@@ -32,7 +32,7 @@ from api.views import ApiView
 from servicedesk.roles import Role
 from tests.urlwalk import routes
 
-from .conftest import ROLES
+from .conftest import ROLES, customer_principal, portal_owner
 
 # Reachable without logging in, and why. A new public URL must be added here on purpose.
 PUBLIC = {
@@ -41,6 +41,16 @@ PUBLIC = {
     "healthz": "liveness probe",
     "readyz": "readiness probe",
     "survey_public:answer": "a survey card's private link (DOMAIN 5), checked by its token",
+}
+
+# The customer portal (DOMAIN 11) has its own principal: a customer's contact person, signed in by a one-time
+# link or SMS code, who is never a staff user. Its pages send everybody else (anonymous and staff alike) to the
+# portal's sign-in; these are the portal's pages reachable without signing in, and why.
+PORTAL_PUBLIC = {
+    "portal:sign_in": "asks for a sign-in link or code",
+    "portal:sign_in_code": "enters the SMS code",
+    "portal:sign_in_link": "the e-mailed one-time link, checked by its signature",
+    "portal:sign_out": "ends whatever portal session the browser holds",
 }
 
 # URL kwarg -> what it names. A string is a kind of unit B's object (conftest._objects), "kind.attr" one of
@@ -148,6 +158,13 @@ ROUTE_KWARGS = {
     "api:contract": {"pk": "contract"},
     "api:opinion": {"pk": "opinion"},
     "records:product": {"serial": "product.serial_number"},
+    # The portal: each object belongs to one customer (conftest.PORTAL_OWNER); only its contact may see it.
+    "portal:call_detail": {"pk": "call"},
+    "portal:voucher_pdf": {"pk": "signed_voucher"},
+    "portal:fee_receipt_pdf": {"pk": "fee"},
+    "portal:pickup_receipt_pdf": {"pk": "card"},
+    "portal:notice_pdf": {"pk": "notice"},
+    "portal:sign_in_link": {"token": ("not-a-signed-token",)},
 }
 
 # Computed values some kwargs need ("kind.attr" where attr is not a model attribute).
@@ -165,8 +182,17 @@ def site_routes():
     return [r for r in routes() if r.namespace != "admin" and not r.is_regex]
 
 
+def staff_routes():
+    return [r for r in site_routes() if r.namespace != "portal"]
+
+
+def portal_routes():
+    return [r for r in site_routes() if r.namespace == "portal"]
+
+
 def _is_object_route(route) -> bool:
-    if route.name in PUBLIC:  # reached by its token, not scoped to a unit; only the no-500 rule applies
+    # Reached by a token or before signing in, not scoped to a unit; only the no-500 rule applies.
+    if route.name in PUBLIC or route.name in PORTAL_PUBLIC:
         return False
     spec = ROUTE_KWARGS.get(route.name, {})
     return any(isinstance(v, str) and v != "export_pages" for v in spec.values())
@@ -304,13 +330,95 @@ def check_url(world, route, url) -> tuple[list[str], Matrix]:
         m.hit(principal, "get", url)
     for principal in HEAD_OFFICE:
         m.hit(principal, "post", url, POST_DATA)
+    # A customer signed in to the portal is no staff user: every staff page sends them to the staff login.
+    if route.name not in PUBLIC:
+        customer = customer_principal(world.objects["call"].customer)
+        for method in ("get", "post"):
+            response = m.hit(customer, method, url, POST_DATA)
+            if response is None:  # a method nobody reaches the view by (405)
+                continue
+            if not (response.status_code == 302 and response.url.startswith(resolve_url(settings.LOGIN_URL))):
+                problems.append(f"portal customer {method.upper()} {url}: {response.status_code}, not sent to log in")
     problems += m.errors
     if object_route:
         problems += _isolation_problems(m, url)
     return problems, m
 
 
-@pytest.mark.parametrize("route", site_routes(), ids=lambda r: r.name)
+# Staff principals tried on every portal page: none of them is a customer, so none gets past its sign-in.
+PORTAL_STAFF = ["a_all", "no_unit", ("B", Role.DISPATCHER), ("HO", Role.SERVICE_DEPARTMENT)]
+
+
+def _portal_object_kind(route) -> str | None:
+    spec = ROUTE_KWARGS.get(route.name, {})
+    return next((v for v in spec.values() if isinstance(v, str)), None)
+
+
+def check_portal_url(world, route, url) -> tuple[list[str], Matrix]:
+    """Every principal on one portal URL: only the owning customer's contact reaches its object."""
+    problems = []
+    m = Matrix(world)
+    sign_in = reverse("portal:sign_in")
+    public = route.name in PORTAL_PUBLIC
+    kind = _portal_object_kind(route)
+    if public:
+        for principal in [None, *PORTAL_STAFF]:
+            for method in ("get", "post"):
+                m.hit(principal, method, url, POST_DATA)
+        return problems + m.errors, m
+    for principal in [None, *PORTAL_STAFF]:
+        for method in ("get", "post"):
+            response = m.hit(principal, method, url, POST_DATA)
+            if not (response.status_code == 302 and response.url.startswith(sign_in)):
+                who = _label(principal) if principal else "anonymous"
+                problems.append(f"{who} {method.upper()} {url}: {response.status_code}, not sent to the portal sign-in")
+    if kind is None:  # a list or a form of the customer's own: every customer reaches it, and sees only theirs
+        for principal in world.portal_strangers:
+            response = m.hit(principal, "get", url)
+            if response.status_code != 200:
+                problems.append(f"GET {url} as {_label(principal)}: {response.status_code}, expected 200")
+            m.hit(principal, "post", url, POST_DATA)
+        return problems + m.errors, m
+    owner = customer_principal(portal_owner(world.objects[kind], kind))
+    response = m.hit(owner, "get", url)
+    if response.status_code != 200:
+        problems.append(f"GET {url} as its own customer: {response.status_code}, expected 200")
+    before = _fingerprint()
+    for principal in world.portal_strangers:
+        for method in ("get", "post"):
+            got = m.hit(principal, method, url, POST_DATA).status_code
+            if got not in (404, 405):
+                problems.append(f"{method.upper()} {url} as another customer {_label(principal)}: {got}, must be 404")
+    if _fingerprint() != before:
+        problems.append(f"POST {url} by another customer changed the database")
+    return problems + m.errors, m
+
+
+@pytest.mark.parametrize("route", portal_routes(), ids=lambda r: r.name)
+def test_portal_route_by_customer(world, fast_pdfs, db, route):
+    started = time.monotonic()
+    problems = []
+    for url in _urls(world, route):
+        found, m = check_portal_url(world, route, url)
+        problems += found
+        STATS["requests"] += m.requests
+    STATS["urls"] += 1
+    STATS["seconds"] += time.monotonic() - started
+    assert not problems, "\n".join(problems)
+
+
+def test_the_portal_matrix_is_not_vacuous(world, fast_pdfs, db):
+    """The owner's contact really reaches the call; another customer of the same unit gets 404."""
+    route = next(r for r in portal_routes() if r.name == "portal:call_detail")
+    call = world.objects["call"]
+    problems, m = check_portal_url(world, route, reverse("portal:call_detail", args=[call.pk]))
+    assert problems == []
+    assert m.status[(customer_principal(call.customer), "get")] == 200
+    assert all(m.status[(p, "get")] == 404 for p in world.portal_strangers)
+    assert m.status[(("B", Role.DISPATCHER), "get")] == 302
+
+
+@pytest.mark.parametrize("route", staff_routes(), ids=lambda r: r.name)
 def test_route_by_role_by_branch(world, fast_pdfs, db, route):
     started = time.monotonic()
     if route.kwargs and route.name not in ROUTE_KWARGS:

@@ -52,17 +52,23 @@ def _field_html(bf) -> str | None:
     if kind in _INPUT_CLASS:
         input_type = attrs.pop("type", widget.input_type)
         css = f"{_INPUT_CLASS[kind]} form-control"
-        control = f'<input type="{input_type}"{_attrs({**base, "value": value, **attrs, "class": css, "id": bf.auto_id})}>'
+        control = (
+            f'<input type="{input_type}"{_attrs({**base, "value": value, **attrs, "class": css, "id": bf.auto_id})}>'
+        )
     elif kind is forms.Textarea:
         text = html.escape(str(value or ""))
-        control = f'<textarea{_attrs({**base, **attrs, "class": "textarea form-control", "id": bf.auto_id})}>\n{text}</textarea>'
+        textarea_attrs = _attrs({**base, **attrs, "class": "textarea form-control", "id": bf.auto_id})
+        control = f"<textarea{textarea_attrs}>\n{text}</textarea>"
     elif kind is forms.Select:
         chosen = {str(v) for v in (value if isinstance(value, list) else [value])}
         options = "".join(
-            f'<option value="{html.escape(str(v))}"{" selected" if str(v) in chosen else ""}>{html.escape(str(text))}</option>'
+            f'<option value="{html.escape(str(v))}"{" selected" if str(v) in chosen else ""}>'
+            f"{html.escape(str(text))}</option>"
             for v, text in widget.choices
         )
-        control = f'<select{_attrs({**base, **attrs, "class": "select form-select", "id": bf.auto_id})}>{options}</select>'
+        control = (
+            f"<select{_attrs({**base, **attrs, 'class': 'select form-select', 'id': bf.auto_id})}>{options}</select>"
+        )
     elif kind is forms.RadioSelect:
         chosen = str(value[0]) if isinstance(value, list) and value else ""
         required = " required" if attrs.get("required") else ""
@@ -76,7 +82,8 @@ def _field_html(bf) -> str | None:
                 f'<label for="{rid}" class="form-check-label">{html.escape(str(text))}</label></div>'
             )
         legend = _label(bf, tag="legend", extra=" fs-6")
-        return f'<div id="div_{bf.auto_id}" class="mb-3"><fieldset>{legend}<div>{"".join(radios)}</div>{help_html}</fieldset></div>'
+        inner = f"{legend}<div>{''.join(radios)}</div>{help_html}"
+        return f'<div id="div_{bf.auto_id}" class="mb-3"><fieldset>{inner}</fieldset></div>'
     else:
         return None
     return f'<div id="div_{bf.auto_id}" class="mb-3">{_label(bf)} {control}{help_html}</div>'

@@ -110,7 +110,11 @@ def call_log(request):
 @permission_required("repairs.log_call", raise_exception=True)
 def customer_lookup(request):
     customers = selectors.customer_search(user=request.user, q=request.GET.get("q", ""))
-    return render(request, "repairs/_customer_lookup.html", {"customers": customers, "q": request.GET.get("q", "")})
+    return render(
+        request,
+        "repairs/_customer_lookup.html",
+        {"customers": customers, "q": request.GET.get("q", ""), "today": timezone.localdate()},
+    )
 
 
 def _action_forms(request, call, bound=None):

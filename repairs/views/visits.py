@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from servicedesk.exceptions import ApplicationError
 
-from .. import selectors, selectors_field, selectors_visits, services
+from .. import selectors_field, selectors_visits, services
 from ..forms_visits import NoSignatureForm
 from .calls import _render_detail
 

@@ -105,7 +105,7 @@ def pages() -> list[tuple[str, str, str, dict | None]]:
         ("complaint case", ComplaintCase, "complaints:case_detail", "servicedept"),
         ("opinion", CustomerOpinion, "complaints:opinion_detail", "servicedept"),
         ("contract", Contract, "contracts:detail", "servicedept"),
-        ("penalty ruling", PenaltyRuling, "penalties:ruling_detail", "servicedept"),
+        ("penalty ruling", PenaltyRuling, "penalties:ruling_detail", "deputygm"),
     ):
         row = model.objects.order_by("pk").first()
         if row is not None:
@@ -141,7 +141,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def collectstatic(root: Path) -> None:
+    """DJANGO_DEBUG=0 serves the hashed static names: each checkout collects its own."""
+    env = {**os.environ, "DJANGO_SECRET_KEY": SECRET, "DJANGO_DEBUG": "0", "DJANGO_HTTPS": "0"}
+    subprocess.run(
+        [str(ROOT / ".venv/bin/python"), "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=root,
+        env=env,
+        check=True,
+        timeout=300,
+    )
+
+
 def start_gunicorn(root: Path) -> tuple[subprocess.Popen, int]:
+    collectstatic(root)
     port = free_port()
     env = {**os.environ, "DJANGO_SECRET_KEY": SECRET, "DJANGO_DEBUG": "0", "DJANGO_HTTPS": "0"}
     proc = subprocess.Popen(
@@ -192,6 +205,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     print(f"load average at start {load()}; {os.cpu_count()} CPUs")
+    collectstatic(ROOT)
     results = in_process(args.n)
     after, after_port = start_gunicorn(ROOT)
     before = before_port = None

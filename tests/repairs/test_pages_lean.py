@@ -54,3 +54,17 @@ def test_a_call_with_twenty_history_rows_costs_what_a_new_one_costs(client, disp
     assert page.count("reassigned ") == 20
     # The dispatch form drawn without crispy: the same field names, the current technician chosen.
     assert 'name="technician"' in page and 'name="version"' in page and "selected>" in page
+
+
+
+LOG_CALL_FORM_QUERIES = 8
+
+
+def test_the_call_log_form_page_stays_within_its_query_budget(client, dispatcher):
+    client.force_login(dispatcher)
+    url = reverse("repairs:call_log")
+    client.get(url)  # options read once per process
+    with CaptureQueriesContext(connection) as form_page:
+        page = client.get(url).text
+    assert len(form_page.captured_queries) <= LOG_CALL_FORM_QUERIES
+    assert 'id="customer-search"' in page and "autofocus" in page

@@ -1,3 +1,5 @@
+import hashlib
+
 from django import forms
 from django.core.cache import caches
 from django.utils import timezone
@@ -141,6 +143,27 @@ class DispatchForm(VersionedActionForm):
     def __init__(self, *args, technicians, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["technician"].queryset = technicians
+        if not self.is_bound:
+            technician_options_when_drawn(self.fields["technician"])
+
+
+def technician_options_when_drawn(field) -> None:
+    """A call page's technician list, kept per process for a minute like the board's options (issue 17).
+
+    Only what is drawn: a form sent back validates against the live queryset, so a technician
+    who left is refused however the list was drawn. The key is the queryset's SQL (the unit's
+    technicians, or none for a user who may not act in the unit).
+    """
+    sql, params = field.queryset.query.sql_with_params()
+    key = "action-technicians:" + hashlib.sha256(repr((sql, params)).encode()).hexdigest()[:32]
+    field.widget.choices = _options_when_drawn(
+        field,
+        lambda qs: [
+            (pk, person_name(username=username, first_name=first, last_name=last))
+            for pk, username, first, last in qs.values_list("pk", "username", "first_name", "last_name")
+        ],
+        key=key,
+    )
 
 
 class ResolveForm(VersionedActionForm):

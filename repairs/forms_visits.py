@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from servicedesk.forms import DateTimeField, bounded_decimal, bounded_integer
 
-from .forms import DATETIME_INPUT, VersionedActionForm
+from .forms import DATETIME_INPUT, VersionedActionForm, technician_options_when_drawn
 from .models import RepairCall, Visit
 
 
@@ -66,6 +66,8 @@ class PlanVisitForm(VersionedActionForm):
     def __init__(self, *args, technicians, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["technician"].queryset = technicians
+        if not self.is_bound:
+            technician_options_when_drawn(self.fields["technician"])
 
 
 class NoSignatureForm(forms.Form):

@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 from django.core.cache import caches
 from django.core.exceptions import ValidationError
-from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -277,10 +277,24 @@ def customer_search(*, user, q: str, limit: int = 10) -> list[Customer]:
         return []
     qs = scope_to_user(Customer.objects.all(), user=user)
     matches = qs.filter(Q(name__icontains=q) | Q(phone__contains=q) | Q(products__serial_number__iexact=q)).distinct()
+    # Faster call logging (issue 16): the contact person of the customer's latest call (not the company's
+    # name), and each product's open call, if any, so the page warns before a second call is logged.
+    latest = RepairCall.objects.filter(customer_id=OuterRef("pk")).order_by("-received_at", "-id")
+    open_call = RepairCall.objects.filter(product_id=OuterRef("pk"), status__in=RepairCall.OPEN).order_by(
+        "-received_at", "-id"
+    )
+    products = Product.objects.annotate(
+        open_call_id=Subquery(open_call.values("pk")[:1]), open_call_number=Subquery(open_call.values("number")[:1])
+    ).order_by("serial_number")
     return list(
-        matches.order_by("name").prefetch_related(
+        matches.annotate(
+            last_contact_name=Subquery(latest.values("contact_name")[:1]),
+            last_contact_phone=Subquery(latest.values("contact_phone")[:1]),
+        )
+        .order_by("name")
+        .prefetch_related(
             Prefetch("sites", queryset=Site.objects.select_related("zone")),
-            Prefetch("products", queryset=Product.objects.order_by("serial_number")),
+            Prefetch("products", queryset=products),
         )[:limit]
     )
 

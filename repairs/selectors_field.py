@@ -5,8 +5,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import CharField, Exists, OuterRef, Prefetch, Q, QuerySet, StringAgg, Subquery, Sum, Value
+from django.db.models.functions import Cast, Concat
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from servicedesk.chinese_amounts import amount_in_capitals
@@ -566,3 +568,80 @@ def card_get_for_page(*, user, pk: int) -> RepairCard:
         .only(*columns),
         pk,
     )
+
+
+# The call page's vouchers ride on the call's own query as one string (issue 17): number, status
+# and cover are codes and generated numbers, so these separators never occur in them.
+_VOUCHER_SEP, _FIELD_SEP = "\x1e", "\x1f"
+
+
+@dataclass(frozen=True)
+class CallVoucher:
+    pk: int
+    number: str
+    status: str
+    cover: str
+
+    def get_absolute_url(self) -> str:
+        return reverse("repairs:voucher_detail", args=[self.pk])
+
+    def get_status_display(self) -> str:
+        return str(ServiceVoucher.Status(self.status).label)
+
+    def get_cover_display(self) -> str:
+        return str(ServiceVoucher.Cover(self.cover).label)
+
+
+def call_detail_get_for_user(*, user, pk: int) -> RepairCall:
+    """The call page's call: its related rows, its repair card, its vouchers and the balance owed, in one query.
+
+    ``call.voucher_list`` (CallVoucher, in order) and ``call.fee_balance_owed`` (Decimal) are set.
+    """
+    balance = (
+        _open_balances(user=user)
+        .filter(call_id=OuterRef("pk"))
+        .values("call_id")
+        .annotate(balance=Sum("fee_balance"))
+        .values("balance")
+        .order_by()
+    )
+    vouchers = (
+        ServiceVoucher.objects.filter(call_id=OuterRef("pk"))
+        .values("call_id")
+        .annotate(
+            packed=StringAgg(
+                Concat(
+                    Cast("pk", CharField()),
+                    Value(_FIELD_SEP),
+                    "number",
+                    Value(_FIELD_SEP),
+                    "status",
+                    Value(_FIELD_SEP),
+                    "cover",
+                    output_field=CharField(),
+                ),
+                delimiter=Value(_VOUCHER_SEP),
+                order_by="pk",
+            )
+        )
+        .values("packed")
+        .order_by()
+    )
+    try:
+        call = (
+            scope_to_user(RepairCall.objects.all(), user=user)
+            .select_related("unit", "customer", "site", "zone", "product", "technician", "created_by", "repair_card")
+            .annotate(fee_balance_owed=Subquery(balance), packed_vouchers=Subquery(vouchers, output_field=CharField()))
+            .get(pk=pk)
+        )
+    except RepairCall.DoesNotExist:
+        raise Http404 from None
+    owed = call.fee_balance_owed
+    call.fee_balance_owed = Decimal(owed).quantize(FEN) if owed else Decimal("0.00")
+    call.voucher_list = [
+        CallVoucher(int(pk_), number, status, cover)
+        for pk_, number, status, cover in (
+            item.split(_FIELD_SEP) for item in (call.packed_vouchers or "").split(_VOUCHER_SEP) if item
+        )
+    ]
+    return call

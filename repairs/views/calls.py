@@ -12,10 +12,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from servicedesk import extensions
 from servicedesk.exceptions import ApplicationError
+from servicedesk.fast_forms import unbound_form_html
 from servicedesk.roles import Role
 from servicedesk.workflow import history_for
 
-from .. import presenters, presenters_field, selectors, selectors_visits, services
+from .. import presenters, presenters_field, selectors, selectors_field, selectors_visits, services
 from ..board_cache import board_scope
 from ..forms import BoardFilterForm, CancelForm, CloseForm, DispatchForm, RepairCallLogForm, ResolveForm
 from ..forms_visits import ArrivalForm, EnterArrivalForm, LeaveUnfinishedForm, NoSignatureForm, PlanVisitForm
@@ -94,7 +95,11 @@ def call_log(request):
 @permission_required("repairs.log_call", raise_exception=True)
 def customer_lookup(request):
     customers = selectors.customer_search(user=request.user, q=request.GET.get("q", ""))
-    return render(request, "repairs/_customer_lookup.html", {"customers": customers, "q": request.GET.get("q", "")})
+    return render(
+        request,
+        "repairs/_customer_lookup.html",
+        {"customers": customers, "q": request.GET.get("q", ""), "today": timezone.localdate()},
+    )
 
 
 def _action_forms(request, call, bound=None):
@@ -151,7 +156,10 @@ def _render_detail(request, call, bound=None, status=200, no_signature_form=None
             "call": call,
             "visits": visits,
             "history": history_for(call),
-            "action_forms": _action_forms(request, call, bound),
+            # (name, form, its HTML drawn in Python or None for crispy): see servicedesk/fast_forms.py
+            "action_forms": [
+                (name, form, unbound_form_html(form)) for name, form in _action_forms(request, call, bound).items()
+            ],
             "now": timezone.now(),
         },
         status=status,
@@ -161,7 +169,7 @@ def _render_detail(request, call, bound=None, status=200, no_signature_form=None
 @require_GET
 @permission_required("repairs.view_repaircall", raise_exception=True)
 def call_detail(request, pk):
-    call = selectors.repair_call_get_for_user(user=request.user, pk=pk)
+    call = selectors_field.call_detail_get_for_user(user=request.user, pk=pk)
     return _render_detail(request, call)
 
 
@@ -274,7 +282,7 @@ def call_action(request, pk, action):
             if request.user.has_role(Role.TECHNICIAN) and action in {"resolve", "leave"}:
                 return redirect("repairs:my_calls")
             return redirect(call)
-    call.refresh_from_db()
+    call = selectors_field.call_detail_get_for_user(user=request.user, pk=pk)
     return _render_detail(request, call, bound={action: form}, status=400)
 
 

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from servicedesk.exceptions import ApplicationError
 
-from .. import selectors, selectors_visits, services
+from .. import selectors_field, selectors_visits, services
 from ..forms_visits import NoSignatureForm
 from .calls import _render_detail
 
@@ -38,7 +38,7 @@ def visit_no_signature(request, pk):
             )
             return redirect(visit.call)
     form.visit_id = visit.pk
-    call = selectors.repair_call_get_for_user(user=request.user, pk=visit.call_id)
+    call = selectors_field.call_detail_get_for_user(user=request.user, pk=visit.call_id)
     return _render_detail(request, call, status=400, no_signature_form=form)
 
 

@@ -23,3 +23,55 @@ document.addEventListener("submit", function (event) {
     event.preventDefault();
   }
 });
+
+// Faster call logging (issue 16). Alt+Shift+N from any desk page opens "Log a call" (the menu's link).
+document.addEventListener("keydown", function (event) {
+  if (event.altKey && event.shiftKey && !event.ctrlKey && !event.metaKey && event.code === "KeyN") {
+    const link = document.querySelector("a[data-shortcut=log-call]");
+    if (link) {
+      event.preventDefault();
+      window.location.assign(link.href);
+    }
+  }
+});
+
+// Choosing a customer chooses its only site and its only product; a product in warranty sets the cover.
+document.addEventListener("change", function (event) {
+  const target = event.target;
+  const form = target.form;
+  if (!form || form.id !== "call-log-form") {
+    return;
+  }
+  if (target.matches("input[name=customer]")) {
+    const option = target.closest(".customer-option");
+    for (const name of ["site", "product"]) {
+      const choices = option ? option.querySelectorAll("input[name=" + name + "]") : [];
+      if (choices.length === 1 && !choices[0].checked) {
+        choices[0].checked = true;
+        choices[0].dispatchEvent(new Event("change", { bubbles: true }));
+      }
+    }
+  }
+  if (target.matches("input[name=product]") && target.dataset.cover && form.elements.coverage) {
+    form.elements.coverage.value = target.dataset.cover;
+  }
+});
+
+// The search text goes into "new customer" when nothing was found: a phone number or a name.
+document.addEventListener("toggle", function (event) {
+  const details = event.target;
+  if (!(details instanceof HTMLDetailsElement) || !details.open) {
+    return;
+  }
+  const form = details.closest("#call-log-form");
+  const search = form && form.querySelector("#customer-search");
+  const text = search ? search.value.trim() : "";
+  if (!text) {
+    return;
+  }
+  const field = /^[\d\s+()-]+$/.test(text) ? "new_customer_phone" : "new_customer_name";
+  const input = form.elements[field];
+  if (input && !input.value) {
+    input.value = text;
+  }
+}, true);

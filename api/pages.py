@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.authentication import SessionAuthentication
@@ -77,7 +78,7 @@ class DocsView(SpectacularSwaggerSplitView):
     permission_classes = [IsAuthenticated]
     template_name = "api/docs.html"
     url_name = "api:schema"
-    title = "Service desk API"
+    title = gettext_lazy("Service desk API")
 
 
 def signed_in_or_token(view):

@@ -22,7 +22,7 @@ from tests.repairs.conftest import new_call_form
 from tests.urlwalk import routes
 
 # URLs that name one call: another unit's user must get a 404 for them.
-CALL_URLS = {"repairs:call_detail", "repairs:call_action"}
+CALL_URLS = {"repairs:call_detail", "repairs:call_action", "repairs:board_dispatch"}
 
 
 def _repairs_routes():

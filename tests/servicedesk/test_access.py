@@ -32,7 +32,16 @@ def test_the_walk_sees_the_repairs_urls():
     assert {"repairs:board", "repairs:call_detail", "repairs:call_action", "login", "healthz"} <= names
 
 
-@pytest.mark.parametrize("route", [r for r in _site_routes() if r.name not in PUBLIC], ids=lambda r: r.name)
+# Two doors of their own (issue 15): the API answers 401 without a token, the portal sends a visitor to the
+# customers' sign-in; the staff login is for neither.
+OWN_DOORS = ("api", "portal")
+
+
+@pytest.mark.parametrize(
+    "route",
+    [r for r in _site_routes() if r.name not in PUBLIC and r.namespace not in OWN_DOORS],
+    ids=lambda r: r.name,
+)
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_anonymous_users_are_sent_to_log_in(client, db, route, method):
     url = _url(route)
@@ -72,9 +81,25 @@ def test_a_post_without_a_csrf_token_is_refused(db, dispatcher, route):
     assert response.status_code == 403
 
 
+@pytest.mark.parametrize("route", [r for r in _site_routes() if r.namespace in OWN_DOORS], ids=lambda r: r.name)
+def test_the_api_and_the_portal_keep_anonymous_visitors_out(client, db, route):
+    response = client.get(_url(route))
+    if route.namespace == "portal" and route.name.startswith(("portal:sign_in", "portal:sign_out")):
+        assert response.status_code in (200, 302, 400, 404, 405)  # the sign-in and sign-out themselves
+    elif route.name in ("api:tokens", "api:docs"):  # the token page and the docs are staff pages
+        assert response.status_code == 302 and response.url.startswith(resolve_url(settings.LOGIN_URL))
+    elif route.namespace == "api":
+        assert response.status_code in (401, 302), response.status_code
+    else:
+        assert response.status_code == 302 and response.url.startswith(reverse("portal:sign_in"))
+
+
 def test_no_view_is_exempt_from_csrf():
-    exempt = [r.name for r in _site_routes() if getattr(r.view, "csrf_exempt", False)]
-    assert exempt == []
+    """Only the API's endpoints are: they authenticate by a token in a header, never by a cookie a browser
+    would send on its own (REST_FRAMEWORK's only authentication class)."""
+    exempt = [r for r in _site_routes() if getattr(r.view, "csrf_exempt", False)]
+    assert [r.name for r in exempt if r.namespace != "api"] == []
+    assert settings.REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] == ["api.rest.TokenAuthentication"]
 
 
 def test_logging_in_without_a_csrf_token_is_refused(db, dispatcher):

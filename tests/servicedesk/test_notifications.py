@@ -172,6 +172,7 @@ def test_plain_text_emails_print_names_as_they_are_not_html_escaped(template):
         "customer",
         "unit",
         "follow_up",
+        "contact",
     )
     subject, body = render_notice(template=template, context={name: _Named() for name in names} | {"url": "https://x/"})
     assert "&amp;" not in subject + body and "&lt;" not in subject + body

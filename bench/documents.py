@@ -15,9 +15,11 @@ median is above the 150 ms target. Works on SQLite too (without DATABASE_URL).
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
 import io
 import os
+import pstats
 import statistics
 import sys
 import time
@@ -60,6 +62,9 @@ def main() -> int:
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--renders", type=int, default=50)
+    parser.add_argument(
+        "--profile", metavar="DOCUMENT", help="profile the warm renders of the document whose name starts so"
+    )
     args = parser.parse_args()
     results = {}
     try:
@@ -186,12 +191,20 @@ def main() -> int:
                 pdf = render_pdf(template=template, context=context)
                 cold_ms = (time.perf_counter() - first) * 1000
                 pages = len(PdfReader(io.BytesIO(pdf)).pages)
+                if os.environ.get("BENCH_PDF_DIR"):
+                    Path(os.environ["BENCH_PDF_DIR"], name.split(" (")[0].replace(" ", "_") + ".pdf").write_bytes(pdf)
                 timings, cpu = [], []
+                profiler = cProfile.Profile() if args.profile and name.startswith(args.profile) else None
+                if profiler:
+                    profiler.enable()
                 for _ in range(args.renders):
                     start, start_cpu = time.perf_counter(), time.process_time()
                     render_pdf(template=template, context=context)
                     timings.append((time.perf_counter() - start) * 1000)
                     cpu.append((time.process_time() - start_cpu) * 1000)
+                if profiler:
+                    profiler.disable()
+                    pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
                 timings.sort()
                 results[name] = {
                     "first_ms": cold_ms,

@@ -15,7 +15,10 @@ the next page reads on from there. A term without upper/lower case (Chinese, dig
 same test as ``ILIKE`` and much cheaper per row. On SQLite every condition is a plain ``LIKE``.
 
 Phone numbers match whatever spaces, dashes and brackets either side has: digits are compared with digits.
-Ranking: calls whose number, product serial or phone equals the whole search come first.
+Ranking: calls whose number, product serial or phone equals the whole search come first. A search that is a
+whole call number (``RC-2026-000123``) and finds that call shows that call only: every call's text holds the
+number's trigrams (``RC-``, ``202``…), so looking for it in the other calls' text would read the index's longest
+lists for what is, in practice, never there.
 """
 
 import re
@@ -42,6 +45,7 @@ MAX_EXACT = 200
 PHONE_RE = re.compile(r"^\+?[\d\s\-()]{6,40}$")
 PHONEISH_RE = re.compile(r"^\+?[\d\-()]+$")
 INDEXED_LENGTH = 3  # pg_trgm's trigram
+CALL_NUMBER_RE = re.compile(r"^RC-\d{4}-\d{6,}$", re.IGNORECASE)  # servicedesk.numbering's series "RC"
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,10 @@ def parse(q: str) -> list[Term]:
         digits = re.sub(r"\D", "", token) if PHONEISH_RE.match(token) else ""
         terms.append(Term(text=token, digits=digits if len(digits) >= INDEXED_LENGTH else ""))
     return terms[:MAX_TERMS]
+
+
+def is_call_number(term: Term) -> bool:
+    return bool(CALL_NUMBER_RE.match(term.text))
 
 
 def like_pattern(text: str) -> str:

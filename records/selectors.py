@@ -179,6 +179,8 @@ class SearchPlan:
     # Every term is shorter than a trigram: no index can find the calls, so the search reads them in the
     # list's order, ``SHORT_SEARCH_WINDOW`` calls per page at most (the next page reads on from there).
     short_only: bool = False
+    # The search is a whole call number and that call exists: the page shows it alone (records.search).
+    exact_only: bool = False
 
 
 def _like() -> tuple[str, str]:
@@ -274,6 +276,8 @@ def search_plan(*, user, q: str) -> SearchPlan | None:
     for kind, term_index, pk in found:
         ids[(kind, term_index)].append(pk)
     exact_ids = sorted(set(ids.get(("x", 0), [])))[: search.MAX_EXACT]
+    if whole is not None and exact_ids and search.is_call_number(whole):
+        return SearchPlan(conditions=[Q(pk__in=exact_ids)], exact_ids=exact_ids, exact_only=True)
     conditions = []
     call_text = search.qualified(search.CALL_TEXT, RepairCall._meta.db_table)
     table = RepairCall._meta.db_table
@@ -322,7 +326,9 @@ def call_history(*, user, filters: dict, cursor: str | None = None, limit: int =
     if plan is not None:
         qs = qs.filter(*plan.conditions)
         parts = [(1, qs)]
-        if plan.exact_ids:
+        if plan.exact_only:
+            parts = [(0, qs)]
+        elif plan.exact_ids:
             parts = [(0, qs.filter(pk__in=plan.exact_ids)), (1, qs.exclude(pk__in=plan.exact_ids))]
     position = CallCursor.decode(cursor)
     rows: list = []

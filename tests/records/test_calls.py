@@ -220,6 +220,19 @@ def test_exact_number_serial_or_phone_ranks_first(dispatcher):
     assert [r.part for r in rows] == [0, 1]
 
 
+def test_a_whole_call_number_finds_that_call_alone_and_a_part_of_it_finds_every_mention(dispatcher):
+    first = _call(dispatcher, minutes_ago=10)
+    revisit = _call(dispatcher, problem=f"复修 {first.number}", minutes_ago=1)
+    page = call_history(user=dispatcher, filters={"q": first.number.lower()})
+    assert [r.number for r in page.rows] == [first.number] and page.next_cursor is None
+    digits = first.number.rsplit("-", 1)[1]
+    assert _found(dispatcher, digits) == [revisit.number, first.number]
+    # A number of the right shape that no call has is looked for in the text like any other term.
+    missing = first.number[:-6] + "999999"
+    mention = _call(dispatcher, problem=f"见 {missing}")
+    assert _found(dispatcher, missing) == [mention.number]
+
+
 def test_search_of_another_units_call_finds_nothing(dispatcher, other_dispatcher):
     theirs = _call(other_dispatcher, problem="打印机卡纸")
     assert _found(dispatcher, "打印机") == []

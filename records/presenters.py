@@ -56,7 +56,7 @@ def call_rows_html(rows, *, now: dt.datetime, show_unit: bool, select_form: str 
                 if select_form
                 else ""
             )
-            +             f'<td><a href="{e(call_url.replace(str(_ID), str(row.id)))}">{e(row.number)}</a></td>'
+            + f'<td><a href="{e(call_url.replace(str(_ID), str(row.id)))}">{e(row.number)}</a></td>'
             f"<td>{row.received_at.astimezone(local):%Y-%m-%d %H:%M}</td>"
             f"<td>{e(status_labels.get(row.status, ''))}</td>"
             f'<td><a href="{e(customer_url.replace(str(_ID), str(row.customer_id)))}">{e(row.customer_name)}</a></td>'

@@ -1,10 +1,12 @@
 """The call history's bulk actions (servicedesk.bulk): assign, close, print the vouchers together."""
 
+from django.core.cache import caches
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from repairs import selectors as repair_selectors
 from repairs import selectors_field
+from repairs.forms import FILTER_OPTIONS_SECONDS
 from repairs.models import RepairCall, ServiceVoucher
 from repairs.services import repair_call_close, repair_call_dispatch
 from servicedesk.bulk import BULK_MAX, BulkAction, BulkOutcome, bulk_register, each
@@ -26,9 +28,16 @@ def _not_found(outcome: BulkOutcome, missing: int) -> BulkOutcome:
 
 
 def technician_choices(user):
-    technicians = repair_selectors.technicians_visible(user=user).select_related("unit")
+    """The technicians the selection may be assigned to, read once a minute per unit and language (like the
+    filters' options, repairs.forms); the assignment itself checks the technician again."""
     both = user.sees_all_units  # head office sees every unit's technicians: each is named with their unit
-    return [(tech.pk, f"{tech} · {tech.unit}" if both and tech.unit_id else str(tech)) for tech in technicians]
+    key = f"records-bulk-technicians:{'all' if both else user.unit_id}:{get_language()}"
+    listed = caches["local"].get(key)
+    if listed is None:
+        technicians = repair_selectors.technicians_visible(user=user).select_related("unit")
+        listed = [(tech.pk, f"{tech} · {tech.unit}" if both and tech.unit_id else str(tech)) for tech in technicians]
+        caches["local"].set(key, listed, FILTER_OPTIONS_SECONDS)
+    return listed
 
 
 def assign(*, user, ids, data) -> BulkOutcome:

@@ -33,7 +33,7 @@ def _input_class(widget) -> str:
 def _attrs(bound_field, widget, *, extra_class: str = "") -> dict:
     attrs = bound_field.build_widget_attrs(dict(widget.attrs))
     attrs["id"] = bound_field.auto_id
-    css = " ".join(c for c in (attrs.get("class", ""), _input_class(widget), extra_class) if c)
+    css = " ".join(dict.fromkeys(" ".join((attrs.get("class", ""), _input_class(widget), extra_class)).split()))
     attrs["class"] = css
     if bound_field.errors:
         attrs["aria-invalid"] = "true"
@@ -65,7 +65,7 @@ def widget_html(bound_field, *, extra_class: str = "") -> str:
         selected = {str(v) for v in widget.format_value(value)}
         options = "".join(
             f'<option value="{e(str(v))}"{" selected" if str(v) in selected else ""}>{e(str(label))}</option>'
-            for v, label in field.choices
+            for v, label in widget.choices  # the field's, or the options a form set on the widget
         )
         return f'<select name="{e(name)}"{flatatt(attrs)}>{options}</select>'
     if isinstance(widget, forms.widgets.Input) and not isinstance(widget, forms.FileInput):

@@ -14,6 +14,7 @@ scan the index for it) on the rows the other terms found; a search of short term
 the next page reads on from there. A term without upper/lower case (Chinese, digits) uses ``LIKE``, which is the
 same test as ``ILIKE`` and much cheaper per row. On SQLite every condition is a plain ``LIKE``.
 
+Serial numbers are Latin letters and digits: a term with neither is not looked for among them.
 Phone numbers match whatever spaces, dashes and brackets either side has: digits are compared with digits.
 Ranking: calls whose number, product serial or phone equals the whole search come first. A search that is a
 whole call number (``RC-2026-000123``) and finds that call shows that call only: every call's text holds the
@@ -45,6 +46,7 @@ MAX_EXACT = 200
 PHONE_RE = re.compile(r"^\+?[\d\s\-()]{6,40}$")
 PHONEISH_RE = re.compile(r"^\+?[\d\-()]+$")
 INDEXED_LENGTH = 3  # pg_trgm's trigram
+SERIAL_CHARACTER_RE = re.compile(r"[A-Za-z0-9]")
 CALL_NUMBER_RE = re.compile(r"^RC-\d{4}-\d{6,}$", re.IGNORECASE)  # servicedesk.numbering's series "RC"
 
 
@@ -72,6 +74,12 @@ def parse(q: str) -> list[Term]:
         digits = re.sub(r"\D", "", token) if PHONEISH_RE.match(token) else ""
         terms.append(Term(text=token, digits=digits if len(digits) >= INDEXED_LENGTH else ""))
     return terms[:MAX_TERMS]
+
+
+def may_be_in_a_serial(term: Term) -> bool:
+    """Serial numbers are written in Latin letters and digits: a term with neither (a Chinese word) is not looked
+    for among them (for a word too short for the trigram index, that look-up reads every product)."""
+    return bool(SERIAL_CHARACTER_RE.search(term.text))
 
 
 def is_call_number(term: Term) -> bool:

@@ -228,6 +228,8 @@ def search_plan(*, user, q: str) -> SearchPlan | None:
             f"WHERE {scope_k} AND {match} LIMIT {search.MAX_IDS_PER_TERM + 1}) AS c{i}"
         )
         params += [*scope_params, *match_params]
+        if not search.may_be_in_a_serial(term):
+            continue
         match, match_params = _term_match_sql(term, serial, indexed=term.indexed, columns=(serial,))
         pieces.append(
             f"SELECT * FROM (SELECT 'p' AS kind, {i} AS term, p.id FROM repairs_product p "  # noqa: S608 - constant SQL; every value is a parameter

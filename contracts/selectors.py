@@ -3,7 +3,7 @@
 import datetime as dt
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from repairs.models import Product, Site
@@ -26,14 +26,8 @@ LIST_PAGE_SIZE = 50
 # --- The cover decision ----------------------------------------------------------------------------
 
 
-def contract_covering(*, product: Product | None = None, site: Site | None = None, on: dt.date) -> ContractTerm | None:
-    """The contract term that covers this product (by serial number) or site on the day ``on``, if any.
-
-    A product is covered by a contract naming it, or naming the site it stands
-    at; a site by a contract naming it. Only the term's dates count: a term that
-    lapsed (ended without renewal) covers nothing after its last day, and a
-    renewed contract covers through its next term.
-    """
+def _covering_terms(*, product: Product | None, site: Site | None, on: dt.date):
+    """The terms that cover this product or site on the day ``on`` (see ``contract_covering``), or None."""
     site_ids = {s for s in (site.pk if site else None, product.site_id if product else None) if s}
     if product is None and not site_ids:
         return None
@@ -42,12 +36,26 @@ def contract_covering(*, product: Product | None = None, site: Site | None = Non
         covering |= Q(contract_id__in=ContractProduct.objects.filter(product=product).values("contract_id"))
     if site_ids:
         covering |= Q(contract_id__in=ContractSite.objects.filter(site_id__in=site_ids).values("contract_id"))
-    return (
-        ContractTerm.objects.filter(covering, start_on__lte=on, end_on__gte=on)
-        .select_related("contract")
-        .order_by("-end_on", "-id")
-        .first()
-    )
+    return ContractTerm.objects.filter(covering, start_on__lte=on, end_on__gte=on)
+
+
+def contract_covering(*, product: Product | None = None, site: Site | None = None, on: dt.date) -> ContractTerm | None:
+    """The contract term that covers this product (by serial number) or site on the day ``on``, if any.
+
+    A product is covered by a contract naming it, or naming the site it stands
+    at; a site by a contract naming it. Only the term's dates count: a term that
+    lapsed (ended without renewal) covers nothing after its last day, and a
+    renewed contract covers through its next term.
+    """
+    terms = _covering_terms(product=product, site=site, on=on)
+    return None if terms is None else terms.select_related("contract").order_by("-end_on", "-id").first()
+
+
+def contract_cover_condition(*, product: Product | None = None, site: Site | None = None, on: dt.date):
+    """The same cover as ``contract_covering``, as a condition for the database to evaluate (an ``Exists``) inside
+    the statement that writes what depends on it; None when there is nothing to look for."""
+    terms = _covering_terms(product=product, site=site, on=on)
+    return None if terms is None else Exists(terms)
 
 
 def is_covered(*, product: Product | None = None, site: Site | None = None, on: dt.date) -> bool:

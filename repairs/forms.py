@@ -2,6 +2,7 @@ import hashlib
 
 from django import forms
 from django.core.cache import caches
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -15,13 +16,39 @@ from .services.calls import NewCustomer, NewProduct, NewSite
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
+def _pk(model, value):
+    """``value`` as the model's primary key, or None when it is not one (Django's own lookup then refuses it)."""
+    if value in forms.Field.empty_values:
+        return None
+    try:
+        return model._meta.pk.to_python(value)
+    except ValidationError:
+        return None
+
+
+class ChosenModelChoiceField(forms.ModelChoiceField):
+    """A choice taken from the rows its form read beforehand for all its choices at once (``found``).
+
+    A value not among them is looked up as Django does, against the same queryset, with the same error.
+    """
+
+    found: dict | None = None
+
+    def to_python(self, value):
+        if self.found is not None:
+            chosen = self.found.get(_pk(self.queryset.model, value))
+            if chosen is not None:
+                return chosen
+        return super().to_python(value)
+
+
 class RepairCallLogForm(forms.Form):
     """One form for a call taken by phone: pick a looked-up customer, or type a new one."""
 
     unit = forms.ModelChoiceField(label=_("Unit"), queryset=OrgUnit.objects.none(), required=False)
-    customer = forms.ModelChoiceField(queryset=Customer.objects.none(), required=False, widget=forms.RadioSelect)
-    site = forms.ModelChoiceField(queryset=Site.objects.none(), required=False, widget=forms.RadioSelect)
-    product = forms.ModelChoiceField(queryset=Product.objects.none(), required=False, widget=forms.RadioSelect)
+    customer = ChosenModelChoiceField(queryset=Customer.objects.none(), required=False, widget=forms.RadioSelect)
+    site = ChosenModelChoiceField(queryset=Site.objects.none(), required=False, widget=forms.RadioSelect)
+    product = ChosenModelChoiceField(queryset=Product.objects.none(), required=False, widget=forms.RadioSelect)
 
     new_customer_name = forms.CharField(label=_("Customer name"), max_length=200, required=False)
     new_customer_phone = forms.CharField(
@@ -57,6 +84,8 @@ class RepairCallLogForm(forms.Form):
         self.fields["customer"].queryset = customers
         self.fields["site"].queryset = Site.objects.filter(customer__in=customers).select_related("zone")
         self.fields["product"].queryset = Product.objects.filter(customer__in=customers)
+        if self.is_bound:
+            self._read_chosen(customers)
         if user.sees_all_units:
             self.fields["unit"].queryset = OrgUnit.objects.filter(is_active=True).exclude(
                 kind__in=OrgUnit.HEAD_OFFICE_KINDS
@@ -66,6 +95,31 @@ class RepairCallLogForm(forms.Form):
             del self.fields["unit"]
         if not self.is_bound:
             self.initial.setdefault("received_at", timezone.localtime().replace(second=0, microsecond=0))
+
+    def _read_chosen(self, customers) -> None:
+        """The chosen customer, site and product in one query (with the site's zone and calendar, which the
+        deadline needs): from the product when one is chosen, else from the site. Each is still one of its
+        field's queryset (the user's units); whatever the query did not find is looked up field by field."""
+        chosen = {name: self.data.get(self.add_prefix(name)) for name in ("customer", "site", "product")}
+        product_pk, site_pk = _pk(Product, chosen["product"]), _pk(Site, chosen["site"])
+        found = {"customer": {}, "site": {}, "product": {}}
+        if product_pk is not None:
+            rows = Product.objects.filter(pk=product_pk, customer__in=customers).select_related(
+                "customer", "site__zone__calendar"
+            )
+            for product in rows[:1]:
+                found["product"][product.pk] = product
+                found["customer"][product.customer_id] = product.customer
+                if product.site is not None and product.site.customer_id == product.customer_id:
+                    found["site"][product.site_id] = product.site
+        if site_pk is not None and site_pk not in found["site"]:
+            for site in Site.objects.filter(pk=site_pk, customer__in=customers).select_related(
+                "customer", "zone__calendar"
+            )[:1]:
+                found["site"][site.pk] = site
+                found["customer"].setdefault(site.customer_id, site.customer)
+        for name, rows in found.items():
+            self.fields[name].found = rows
 
     def clean(self):
         data = super().clean()

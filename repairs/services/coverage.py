@@ -9,16 +9,22 @@ it; without it, the product's warranty end date alone decides.
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db.models import Case, CharField, Value, When
+
 from ..models import Product, RepairCall, ServiceVoucher, Site
 
 # The contracts app owns contract cover; repairs only asks it. ``contract_covering(*, product, site, on)``
 # returns the covering term or None; contracts' AppConfig.ready registers it.
 contract_covering = None
+# The same cover as a condition the database evaluates, ``contract_cover_condition(*, product, site, on)``
+# (an ``Exists``, or None when there is nothing to look for): a new call's cover is decided in the INSERT.
+contract_cover_condition = None
 
 
-def register_contract_cover(lookup) -> None:
-    global contract_covering  # set once, when the higher app loads
+def register_contract_cover(lookup, *, condition=None) -> None:
+    global contract_covering, contract_cover_condition  # set once, when the higher app loads
     contract_covering = lookup
+    contract_cover_condition = condition
 
 
 def contract_covers(*, product: Product | None, site: Site | None, on: dt.date) -> bool:
@@ -26,6 +32,23 @@ def contract_covers(*, product: Product | None, site: Site | None, on: dt.date) 
     if contract_covering is None or (product is None and site is None):
         return False
     return contract_covering(product=product, site=site, on=on) is not None
+
+
+def call_cover_when_written(*, product: Product | None, site: Site | None, on: dt.date):
+    """DOMAIN 4 for a call of unknown cover: "contract" when a maintenance contract covers it on ``on``, else
+    "unknown". With the contracts app's condition registered, an expression the INSERT of the call evaluates
+    (the saved call holds the answer, read back by the same statement); else the answer looked up now."""
+    if contract_cover_condition is None or contract_covering is None:
+        covered = contract_covers(product=product, site=site, on=on)
+        return RepairCall.Coverage.CONTRACT if covered else RepairCall.Coverage.UNKNOWN
+    condition = contract_cover_condition(product=product, site=site, on=on)
+    if condition is None:
+        return RepairCall.Coverage.UNKNOWN
+    return Case(
+        When(condition, then=Value(RepairCall.Coverage.CONTRACT.value)),
+        default=Value(RepairCall.Coverage.UNKNOWN.value),
+        output_field=CharField(),
+    )
 
 
 @dataclass(frozen=True)

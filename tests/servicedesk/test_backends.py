@@ -44,3 +44,21 @@ def test_the_user_comes_with_the_unit_and_a_disabled_user_is_not_loaded(db, unit
         assert loaded.unit.name == unit.name
     get_user_model().objects.filter(pk=user.pk).update(is_active=False)
     assert UnitModelBackend().get_user(user.pk) is None
+
+
+def test_the_users_permissions_and_roles_come_in_the_query_that_loads_the_user(db, unit, django_assert_num_queries):
+    """The request's user is read with its unit, own and group permissions and roles: one query for all of it."""
+    user = UserFactory(unit=unit, roles=[Role.DISPATCHER, Role.SUPERVISOR])
+    user.user_permissions.add(Permission.objects.get(codename="view_appraisal"))
+    bare = UserFactory(unit=unit)
+    djangos = ModelBackend().get_all_permissions(_fresh(user))
+    with django_assert_num_queries(2):
+        loaded = UnitModelBackend().get_user(user.pk)
+        nothing = UnitModelBackend().get_user(bare.pk)
+        assert loaded.get_all_permissions() == djangos
+        assert loaded.has_role(Role.SUPERVISOR) and loaded.has_role(Role.DISPATCHER)
+        assert not loaded.has_role(Role.TECHNICIAN)
+        assert loaded.has_perm("complaints.view_appraisal") and loaded.has_perm("repairs.log_call")
+        assert nothing.get_all_permissions() == set() and nothing.role_codes == frozenset()
+    boss = UnitModelBackend().get_user(UserFactory(unit=unit, is_superuser=True).pk)
+    assert len(boss.get_all_permissions()) == Permission.objects.count()

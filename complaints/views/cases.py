@@ -34,7 +34,7 @@ from ..case_forms import (
 from ..documents import complaint_case_pdf
 from ..models import ComplaintCase, ImprovementAction, ReturnAllowance
 from ..services.attachments import attachment_path
-from ..stages import stage_rules, user_owns_stage
+from ..stages import stage_progress, stage_rules, user_owns_stage
 
 CASES_PER_PAGE = 50
 INBOX_LIMIT = 200
@@ -140,10 +140,10 @@ def case_open(request):
     return render(request, "complaints/case_open.html", {"form": form, "opinion": opinion})
 
 
-def _stage_forms(*, user, case) -> dict:
+def _stage_forms(*, user, case, rules) -> dict:
     if case.status == ComplaintCase.Status.AUDITED or not user.has_perm("complaints.work_case"):
         return {}
-    if not user_owns_stage(user=user, case=case, rules=stage_rules()):
+    if not user_owns_stage(user=user, case=case, rules=rules):
         return {}
     return {to: StageForm(case=case, to_status=to) for to in ComplaintCase.TRANSITIONS[case.status]}
 
@@ -183,7 +183,10 @@ def case_detail_response(request, case, *, stage_bound=None, record_bound=None, 
     user = request.user
     returns = case_selectors.case_returns(case=case)
     actions = case_selectors.case_actions(case=case)
-    stage_forms = _stage_forms(user=user, case=case)
+    rules = stage_rules()
+    now = timezone.now()
+    history = list(history_for(case))
+    stage_forms = _stage_forms(user=user, case=case, rules=rules)
     stage_forms.update(stage_bound or {})
     record_forms = _record_forms(user=user, case=case, returns=returns, actions=actions)
     record_forms.update(record_bound or {})
@@ -202,8 +205,9 @@ def case_detail_response(request, case, *, stage_bound=None, record_bound=None, 
         "complaints/case_detail.html",
         {
             "case": case,
-            "now": timezone.now(),
-            "history": list(history_for(case)),
+            "now": now,
+            "history": history,
+            "progress": stage_progress(case=case, history=history, rules=rules, now=now),
             "attachments": case_selectors.case_attachments(case=case),
             "returns": returns,
             "costs": list(case.costs.all()),

@@ -102,6 +102,76 @@ def stage_due_at(*, stage: str, start: dt.datetime, rules: dict[str, StageRule])
     return deadline_for(start=start, hours=hours, calendar=rule.calendar)
 
 
+@dataclass(frozen=True)
+class ProgressStep:
+    """One stage of a case's progress bar: done, current or still to come, and its deadline."""
+
+    stage: str
+    label: str
+    state: str  # DONE, CURRENT or TO_COME
+    is_current: bool
+    entered_at: dt.datetime | None = None
+    left_at: dt.datetime | None = None
+    due_at: dt.datetime | None = None
+    late: bool = False
+    working_days: int | None = None
+
+
+DONE, CURRENT, TO_COME = "done", "current", "to_come"
+
+
+def stage_progress(*, case: ComplaintCase, history, rules: dict[str, StageRule], now: dt.datetime) -> list:
+    """The case's stages in workflow order, each done, current or still to come.
+
+    A stage done shows its last stay (an opinion sent back is done once more when it is resubmitted): when it was
+    left, the deadline it had (counted from when it was entered, on the deadline table as it reads now) and whether
+    it was left late. The current stage's deadline is the one the case carries; a stage to come shows its working
+    days. ``history`` is the case's status changes (``history_for``), in any order.
+    """
+    order = list(S)
+    current = order.index(case.status)
+    entered: dict[str, dt.datetime] = {}
+    left: dict[str, dt.datetime] = {}
+    for change in sorted(history, key=lambda change: (change.at, change.pk or 0)):
+        entered[change.to_status] = change.at
+        left.pop(change.to_status, None)
+        if change.from_status:
+            left[change.from_status] = change.at
+    steps = []
+    for index, stage in enumerate(order):
+        rule = rules.get(stage)
+        step = {"stage": stage, "label": S(stage).label, "working_days": rule.working_days if rule else None}
+        if index < current or (index == current and stage == S.AUDITED):
+            start, end = entered.get(stage), left.get(stage)
+            due = stage_due_at(stage=stage, start=start, rules=rules) if start else None
+            steps.append(
+                ProgressStep(
+                    **step,
+                    state=DONE,
+                    is_current=index == current,
+                    entered_at=start,
+                    left_at=end,
+                    due_at=due,
+                    late=bool(due and end and end > due),
+                )
+            )
+        elif index == current:
+            due = case.stage_due_at
+            steps.append(
+                ProgressStep(
+                    **step,
+                    state=CURRENT,
+                    is_current=True,
+                    entered_at=case.stage_entered_at,
+                    due_at=due,
+                    late=bool(due and due < now),
+                )
+            )
+        else:
+            steps.append(ProgressStep(**step, state=TO_COME, is_current=False))
+    return steps
+
+
 def approval_role_for(amount: Decimal) -> str | None:
     """核决权限: the role the table names for the claimed amount (None when no bracket covers it)."""
     row = (

@@ -21,6 +21,7 @@ urlpatterns = [
     path("cases/<int:pk>/", cases.case_detail, name="case_detail"),
     path("cases/<int:pk>/form.pdf", cases.case_pdf, name="case_pdf"),
     path("cases/<int:pk>/to/<slug:to_status>/", cases.case_transition, name="case_transition"),
+    path("cases/<int:pk>/follow-up/", cases.case_follow_up, name="case_follow_up"),
     path("cases/<int:pk>/attachments/", cases.attachment_upload, name="attachment_upload"),
     path("cases/<int:pk>/returns/", case_records.return_add, name="return_add"),
     path("cases/<int:pk>/costs/", case_records.cost_add, name="cost_add"),

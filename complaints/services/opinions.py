@@ -35,6 +35,18 @@ def may_handle(*, user, opinion: CustomerOpinion) -> bool:
     return user.has_perm("complaints.handle_opinion") or user.has_perm("complaints.handle_serious_opinion")
 
 
+def may_record_follow_up(*, user, opinion: CustomerOpinion) -> bool:
+    """Whether ``user`` may record the complaint's personal follow-up (``opinion_follow_up_record``'s own rules),
+    so a page offers the form only where it can succeed."""
+    return (
+        opinion.complained
+        and opinion.status != CustomerOpinion.Status.CLOSED
+        and user.has_perm("complaints.record_follow_up")
+        and user.has_role(Role.SUPERVISOR)
+        and user.unit_id == opinion.unit_id
+    )
+
+
 def _locked_for_handler(*, user, opinion_id: int) -> CustomerOpinion:
     opinion = lock_for_update(CustomerOpinion.objects.all(), pk=opinion_id)
     if not may_handle(user=user, opinion=opinion):

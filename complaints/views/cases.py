@@ -25,6 +25,7 @@ from ..case_forms import (
     CaseFilterForm,
     CaseOpenForm,
     CostForm,
+    FollowUpForm,
     ReturnCheckForm,
     ReturnForm,
     ReturnPostForm,
@@ -34,7 +35,8 @@ from ..case_forms import (
 from ..documents import complaint_case_pdf
 from ..models import ComplaintCase, ImprovementAction, ReturnAllowance
 from ..services.attachments import attachment_path
-from ..stages import stage_rules, user_owns_stage
+from ..services.opinions import follow_up_refusal, may_record_follow_up
+from ..stages import stage_progress, stage_rules, user_owns_stage
 
 CASES_PER_PAGE = 50
 INBOX_LIMIT = 200
@@ -140,10 +142,10 @@ def case_open(request):
     return render(request, "complaints/case_open.html", {"form": form, "opinion": opinion})
 
 
-def _stage_forms(*, user, case) -> dict:
+def _stage_forms(*, user, case, rules) -> dict:
     if case.status == ComplaintCase.Status.AUDITED or not user.has_perm("complaints.work_case"):
         return {}
-    if not user_owns_stage(user=user, case=case, rules=stage_rules()):
+    if not user_owns_stage(user=user, case=case, rules=rules):
         return {}
     return {to: StageForm(case=case, to_status=to) for to in ComplaintCase.TRANSITIONS[case.status]}
 
@@ -179,11 +181,26 @@ def _record_forms(*, user, case, returns, actions) -> dict:
     return forms
 
 
-def case_detail_response(request, case, *, stage_bound=None, record_bound=None, status=200):
+def _follow_up_owed(*, user, case, bound=None) -> dict:
+    """Clause 二十八 on the case page: why closing would be refused for the supervisor's follow-up, and the
+    follow-up form right there when the user is the one who records it (else the page links to the complaint)."""
+    if case.opinion_id is None or case.status in (ComplaintCase.Status.CLOSED, ComplaintCase.Status.AUDITED):
+        return {}
+    refusal = follow_up_refusal(opinion=case.opinion)
+    if not refusal and bound is None:
+        return {}
+    form = bound or (FollowUpForm() if may_record_follow_up(user=user, opinion=case.opinion) else None)
+    return {"refusal": refusal, "form": form}
+
+
+def case_detail_response(request, case, *, stage_bound=None, record_bound=None, follow_up_bound=None, status=200):
     user = request.user
     returns = case_selectors.case_returns(case=case)
     actions = case_selectors.case_actions(case=case)
-    stage_forms = _stage_forms(user=user, case=case)
+    rules = stage_rules()
+    now = timezone.now()
+    history = list(history_for(case))
+    stage_forms = _stage_forms(user=user, case=case, rules=rules)
     stage_forms.update(stage_bound or {})
     record_forms = _record_forms(user=user, case=case, returns=returns, actions=actions)
     record_forms.update(record_bound or {})
@@ -202,8 +219,9 @@ def case_detail_response(request, case, *, stage_bound=None, record_bound=None, 
         "complaints/case_detail.html",
         {
             "case": case,
-            "now": timezone.now(),
-            "history": list(history_for(case)),
+            "now": now,
+            "history": history,
+            "progress": stage_progress(case=case, history=history, rules=rules, now=now),
             "attachments": case_selectors.case_attachments(case=case),
             "returns": returns,
             "costs": list(case.costs.all()),
@@ -213,6 +231,7 @@ def case_detail_response(request, case, *, stage_bound=None, record_bound=None, 
             "new_forms": new_forms,
             "loss": case.loss_amount(),
             "follow_ups": list(case.opinion.follow_ups.select_related("supervisor")) if case.opinion_id else [],
+            "follow_up_owed": _follow_up_owed(user=user, case=case, bound=follow_up_bound),
         },
         status=status,
     )
@@ -248,6 +267,31 @@ def case_transition(request, pk: int, to_status: str):
             )
             return redirect(case)
     return case_detail_response(request, case, stage_bound={to_status: form}, status=400)
+
+
+@require_POST
+@permission_required("complaints.record_follow_up", raise_exception=True)
+def case_follow_up(request, pk: int):
+    """The supervisor's personal follow-up recorded from the case page, where closing asks for it."""
+    case = case_selectors.complaint_case_get_for_user(user=request.user, pk=pk)
+    if case.opinion_id is None:
+        raise Http404
+    form = FollowUpForm(request.POST)
+    if form.is_valid():
+        try:
+            services.opinion_follow_up_record(
+                user=request.user,
+                opinion_id=case.opinion_id,
+                followed_up_at=form.cleaned_data["followed_up_at"],
+                method=form.cleaned_data["method"],
+                summary=form.cleaned_data["summary"],
+            )
+        except ApplicationError as exc:
+            apply_error(form, exc)
+        else:
+            messages.success(request, _("Follow-up recorded."))
+            return redirect(case)
+    return case_detail_response(request, case, follow_up_bound=form, status=400)
 
 
 @require_GET

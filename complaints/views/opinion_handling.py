@@ -28,7 +28,7 @@ from ..case_forms import (
 )
 from ..documents import opinion_letter_pdf
 from ..models import CustomerOpinion
-from ..services.opinions import follow_up_refusal, may_handle
+from ..services.opinions import follow_up_refusal, may_handle, may_record_follow_up
 
 INBOX_LIMIT = 200
 
@@ -90,7 +90,6 @@ OPINION_ACTIONS = {
 
 def _action_forms(*, user, opinion: CustomerOpinion) -> dict:
     forms = {}
-    closed = opinion.status == CustomerOpinion.Status.CLOSED
     handled = opinion.status in (CustomerOpinion.Status.RESOLVED, CustomerOpinion.Status.CLOSED)
     if may_handle(user=user, opinion=opinion) and not handled:
         forms["classify"] = OpinionClassifyForm(initial={"kind": opinion.kind, "severity": opinion.severity})
@@ -99,12 +98,7 @@ def _action_forms(*, user, opinion: CustomerOpinion) -> dict:
         forms["resolve"] = OpinionResolveForm()
     if may_handle(user=user, opinion=opinion) and opinion.status == CustomerOpinion.Status.RESOLVED:
         forms["close"] = OpinionCloseForm()
-    if (
-        not closed
-        and opinion.complained
-        and user.has_perm("complaints.record_follow_up")
-        and user.unit_id == opinion.unit_id
-    ):
+    if may_record_follow_up(user=user, opinion=opinion):
         forms["follow_up"] = FollowUpForm()
     return forms
 

@@ -30,6 +30,7 @@ OBJECT_URLS = {
     "complaints:case_pdf": ("get", "case"),
     "complaints:case_transition": ("post", "case"),
     "complaints:attachment_upload": ("post", "case"),
+    "complaints:case_follow_up": ("post", "case"),
     "complaints:return_add": ("post", "case"),
     "complaints:cost_add": ("post", "case"),
     "complaints:action_add": ("post", "case"),

@@ -105,6 +105,7 @@ ROUTE_KWARGS = {
     "complaints:case_pdf": {"pk": "case"},
     "complaints:case_transition": {"pk": "case", "to_status": "case.next_statuses"},
     "complaints:attachment_upload": {"pk": "case"},
+    "complaints:case_follow_up": {"pk": "case"},
     "complaints:return_add": {"pk": "case"},
     "complaints:cost_add": {"pk": "case"},
     "complaints:action_add": {"pk": "case"},

@@ -1,75 +1,128 @@
-"""Authentication backend: Django's ModelBackend, with the lookups every page makes done in fewer queries."""
+"""Authentication backend: Django's ModelBackend, with the lookups every page makes done in fewer queries.
+
+Every page scopes by the user's unit and checks permissions. The unit comes with the user (one query). The
+user's own and group permissions and roles (``User.role_codes``) are read in one query and kept in the shared
+cache (Redis in production, so every web process and the worker see one copy) for ``PERMISSIONS_SECONDS``
+(a minute): a page then reads them in one cache round trip instead of a query PostgreSQL plans each time.
+
+What changes them invalidates them at once, in every process (``servicedesk.apps`` connects the signals):
+a user's groups or own permissions, a group's permissions, a group renamed or deleted, a permission
+deleted, bump one generation that every kept entry carries; saving or deleting a user (made inactive,
+made superuser) drops that user's entry. Without a shared cache (the embedded demo, one web process) the
+cache is the process's own memory and the expiry bounds what another process may still hold. With the
+cache unreachable, the database answers (and the process leaves the cache alone for a while, as the board does).
+"""
+
+import logging
+import uuid
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
-from django.db.models import CharField, OuterRef, StringAgg, Subquery, Value
-from django.db.models.functions import Concat
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import CharField, Value
+
+from .pauses import Pause
 
 # Marks the user's group (role) names in the permissions query's result: no app label is empty.
 _ROLE = ""
-# Between the codes a subquery strings together (the ASCII unit separator: in no label, code or group name).
-_SEP = "\x1f"
+PERMISSIONS_SECONDS = 60  # also the longest a change made while the cache was unreachable can go unseen
+log = logging.getLogger(__name__)
+cache_pause = Pause("permissions cache")
+NAMESPACE = "auth-perms"  # the tests give each test its own (the cache outlives a test's rolled-back rows)
 
 
-def _strung(queryset, expression) -> Subquery:
-    """One text of ``expression`` over the rows of ``queryset`` (NULL when none), as a subquery of the user's row."""
-    return Subquery(
-        queryset.order_by()
-        .annotate(one=Value(1))
-        .values("one")
-        .annotate(strung=StringAgg(expression, delimiter=Value(_SEP), output_field=CharField()))
-        .values("strung")[:1],
-        output_field=CharField(),
+def _generation_key() -> str:
+    return f"{NAMESPACE}:generation"
+
+
+def _user_key(user_id) -> str:
+    return f"{NAMESPACE}:user:{user_id}"
+
+
+def _now_and_on_commit(change) -> None:
+    # Now, for this transaction's own reads; again at commit, for an entry another process read from the rows
+    # as they were before the commit and kept under the new generation.
+    def safely():
+        try:
+            change()
+        except Exception:  # the cache is down: what it holds expires within PERMISSIONS_SECONDS
+            cache_pause.start()
+            log.warning("permissions cache unavailable: a change is not announced", exc_info=True)
+
+    safely()
+    transaction.on_commit(safely)
+
+
+def permissions_changed(**_kwargs) -> None:
+    """Every kept entry is stale (a group's permissions, a user's groups…): a new generation."""
+    _now_and_on_commit(lambda: cache.set(_generation_key(), uuid.uuid4().hex, None))
+
+
+def user_changed(*, instance, **_kwargs) -> None:
+    key = _user_key(instance.pk)
+    _now_and_on_commit(lambda: cache.delete(key))
+
+
+def _read(user_obj) -> tuple[frozenset, frozenset]:
+    """(permissions, role names) of the user, from the database: one UNION query."""
+    columns = ("content_type__app_label", "codename")
+    roles = Group.objects.filter(user=user_obj).values_list(Value(_ROLE, output_field=CharField()), "name")
+    if user_obj.is_superuser:
+        perms = Permission.objects.values_list(*columns).order_by().union(roles.order_by(), all=True)
+    else:  # a UNION, not an OR across both joins: each part uses its user_id index
+        own = Permission.objects.filter(user=user_obj).values_list(*columns).order_by()
+        perms = own.union(
+            Permission.objects.filter(group__user=user_obj).values_list(*columns).order_by(), roles.order_by()
+        )
+    found = list(perms.order_by())
+    return (
+        frozenset(f"{app_label}.{codename}" for app_label, codename in found if app_label != _ROLE),
+        frozenset(name for app_label, name in found if app_label == _ROLE),
     )
 
 
-def _codes(strung: str | None) -> set[str]:
-    return set(strung.split(_SEP)) if strung else set()
+def _kept(user_obj) -> tuple[frozenset, frozenset]:
+    if cache_pause.active():
+        return _read(user_obj)
+    generation_key, user_key = _generation_key(), _user_key(user_obj.pk)
+    try:
+        kept = cache.get_many([generation_key, user_key])
+        generation = kept.get(generation_key)
+        entry = kept.get(user_key)
+        if generation is not None and entry is not None and entry[0] == generation:
+            return entry[1], entry[2]
+        if generation is None:
+            generation = uuid.uuid4().hex
+            if not cache.add(generation_key, generation, None):  # another process set it a moment ago
+                generation = cache.get(generation_key)
+        perms, roles = _read(user_obj)
+        if generation is not None:
+            cache.set(user_key, (generation, perms, roles), PERMISSIONS_SECONDS)
+        return perms, roles
+    except Exception:  # any failure of the cache: the database answers (servicedesk.pauses)
+        cache_pause.start()
+        log.warning("permissions cache unavailable; reading the database for %s s", cache_pause.seconds, exc_info=True)
+        return _read(user_obj)
 
 
 class UnitModelBackend(ModelBackend):
-    """Every page scopes by the user's unit and checks permissions: the unit, the user's own and group
-    permissions and the user's roles (``User.role_codes``) come with the user, in the one query that reads
-    the user for the request, instead of four."""
+    """Django's ModelBackend: the unit with the user, the permissions and roles kept (module docstring)."""
 
     def get_user(self, user_id):
-        code = Concat("content_type__app_label", Value("."), "codename", output_field=CharField())
         try:
-            user = (
-                get_user_model()
-                ._default_manager.select_related("unit")
-                .annotate(
-                    _own_perms=_strung(Permission.objects.filter(user=OuterRef("pk")), code),
-                    _group_perms=_strung(Permission.objects.filter(group__user=OuterRef("pk")), code),
-                    _role_names=_strung(Group.objects.filter(user=OuterRef("pk")), "name"),
-                )
-                .get(pk=user_id)
-            )
+            user = get_user_model()._default_manager.select_related("unit").get(pk=user_id)
         except get_user_model().DoesNotExist:
             return None
-        if not self.user_can_authenticate(user):
-            return None
-        if not user.is_superuser:  # a superuser holds every permission: read in full when first asked
-            user._perm_cache = _codes(user._own_perms) | _codes(user._group_perms)
-        user.role_codes = frozenset(_codes(user._role_names))
-        return user
+        return user if self.user_can_authenticate(user) else None
 
     def get_all_permissions(self, user_obj, obj=None):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()
         if not hasattr(user_obj, "_perm_cache"):
-            columns = ("content_type__app_label", "codename")
-            roles = Group.objects.filter(user=user_obj).values_list(Value(_ROLE, output_field=CharField()), "name")
-            if user_obj.is_superuser:
-                perms = Permission.objects.values_list(*columns).order_by().union(roles.order_by(), all=True)
-            else:  # a UNION, not an OR across both joins: each part uses its user_id index
-                own = Permission.objects.filter(user=user_obj).values_list(*columns).order_by()
-                perms = own.union(
-                    Permission.objects.filter(group__user=user_obj).values_list(*columns).order_by(), roles.order_by()
-                )
-            found = list(perms.order_by())
-            user_obj._perm_cache = {f"{app_label}.{codename}" for app_label, codename in found if app_label != _ROLE}
-            if "role_codes" not in user_obj.__dict__:  # the cached_property, filled from the same query
-                user_obj.role_codes = frozenset(name for app_label, name in found if app_label == _ROLE)
+            perms, roles = _kept(user_obj)
+            user_obj._perm_cache = set(perms)
+            if "role_codes" not in user_obj.__dict__:  # the cached_property, filled from the same entry
+                user_obj.role_codes = roles
         return user_obj._perm_cache

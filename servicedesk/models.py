@@ -92,7 +92,11 @@ class User(AbstractUser):
 
     @cached_property
     def role_codes(self) -> frozenset:
-        return frozenset(self.groups.values_list("name", flat=True))
+        # The authentication backend sets them with the permissions, from the entry it keeps for the user.
+        self.get_all_permissions()
+        if "role_codes" in self.__dict__:
+            return self.__dict__["role_codes"]
+        return frozenset(self.groups.values_list("name", flat=True))  # an inactive user: no kept entry
 
     def has_role(self, *roles) -> bool:
         return any(str(role) in self.role_codes for role in roles)

@@ -129,8 +129,10 @@ def _board_cache_per_test(monkeypatch):
     from django.core.cache import caches
 
     from repairs import board_cache
+    from servicedesk import backends
 
     monkeypatch.setattr(board_cache, "NAMESPACE", f"board-test-{uuid.uuid4().hex}")
+    monkeypatch.setattr(backends, "NAMESPACE", f"perms-test-{uuid.uuid4().hex}")
     caches["local"].clear()  # per-process fragments and filter options: SQLite reuses ids across tests
 
 

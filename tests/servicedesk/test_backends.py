@@ -2,7 +2,7 @@
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 
 from servicedesk.backends import UnitModelBackend
 from servicedesk.roles import Role
@@ -46,19 +46,51 @@ def test_the_user_comes_with_the_unit_and_a_disabled_user_is_not_loaded(db, unit
     assert UnitModelBackend().get_user(user.pk) is None
 
 
-def test_the_users_permissions_and_roles_come_in_the_query_that_loads_the_user(db, unit, django_assert_num_queries):
-    """The request's user is read with its unit, own and group permissions and roles: one query for all of it."""
+def test_the_permissions_and_roles_are_read_once_then_kept_for_every_request(db, unit, django_assert_num_queries):
+    """A request's user costs one query (with its unit); the permissions and roles are read once and kept."""
     user = UserFactory(unit=unit, roles=[Role.DISPATCHER, Role.SUPERVISOR])
     user.user_permissions.add(Permission.objects.get(codename="view_appraisal"))
-    bare = UserFactory(unit=unit)
     djangos = ModelBackend().get_all_permissions(_fresh(user))
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(2):  # the first request: the user, then its permissions and roles
+        first = UnitModelBackend().get_user(user.pk)
+        assert first.get_all_permissions() == djangos
+    with django_assert_num_queries(1):  # every later one, in any process: the user alone
         loaded = UnitModelBackend().get_user(user.pk)
-        nothing = UnitModelBackend().get_user(bare.pk)
         assert loaded.get_all_permissions() == djangos
         assert loaded.has_role(Role.SUPERVISOR) and loaded.has_role(Role.DISPATCHER)
         assert not loaded.has_role(Role.TECHNICIAN)
         assert loaded.has_perm("complaints.view_appraisal") and loaded.has_perm("repairs.log_call")
-        assert nothing.get_all_permissions() == set() and nothing.role_codes == frozenset()
+    bare = UnitModelBackend().get_user(UserFactory(unit=unit).pk)
+    assert bare.get_all_permissions() == set() and bare.role_codes == frozenset()
     boss = UnitModelBackend().get_user(UserFactory(unit=unit, is_superuser=True).pk)
     assert len(boss.get_all_permissions()) == Permission.objects.count()
+
+
+def _perms(user):
+    return UnitModelBackend().get_user(user.pk).get_all_permissions()
+
+
+def test_what_changes_a_users_permissions_is_seen_on_the_next_request(db, unit):
+    user = UserFactory(unit=unit, roles=[Role.DISPATCHER])
+    assert "complaints.view_appraisal" not in _perms(user)
+    appraisal = Permission.objects.get(codename="view_appraisal")
+    user.user_permissions.add(appraisal)  # the user's own permission
+    assert "complaints.view_appraisal" in _perms(user)
+    user.user_permissions.remove(appraisal)
+    assert "complaints.view_appraisal" not in _perms(user)
+    supervisor = Group.objects.get(name=str(Role.SUPERVISOR))
+    user.groups.add(supervisor)  # a role given
+    loaded = UnitModelBackend().get_user(user.pk)
+    assert loaded.has_role(Role.SUPERVISOR)
+    supervisor.user_set.remove(user)  # a role taken away, from the group's side
+    assert not UnitModelBackend().get_user(user.pk).has_role(Role.SUPERVISOR)
+    dispatcher = Group.objects.get(name=str(Role.DISPATCHER))
+    log_call = Permission.objects.get(codename="log_call")
+    dispatcher.permissions.remove(log_call)  # a role's permission taken away, from the group's side
+    assert "repairs.log_call" not in _perms(user)
+    log_call.group_set.add(dispatcher)  # and given back, from the permission's side
+    assert "repairs.log_call" in _perms(user)
+    get_user_model().objects.filter(pk=user.pk).update(is_superuser=True)  # an update() sends no signal...
+    user.refresh_from_db()
+    user.save()  # ...a save does
+    assert len(_perms(user)) == Permission.objects.count()

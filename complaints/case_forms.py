@@ -220,9 +220,18 @@ class ReturnForm(forms.Form):
         label=_("Salesperson"), queryset=get_user_model().objects.none(), required=False
     )
 
-    def __init__(self, *args, case, **kwargs):
+    def __init__(self, *args, case, people=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["salesperson"].queryset = get_user_model().objects.filter(is_active=True, unit_id=case.unit_id)
+        if people is not None and not self.is_bound:
+            # The case page reads the active people of the case's unit and its departments once for both pickers
+            # (``action_owners``); a form sent back validates against the live queryset.
+            field = self.fields["salesperson"]
+            field.widget.choices = [("", field.empty_label)] + [
+                (user.pk, field.label_from_instance(user))
+                for user in sorted(people, key=lambda user: user.pk)
+                if user.unit_id == case.unit_id and user.is_active
+            ]
 
 
 class ReturnCheckForm(forms.Form):
@@ -265,11 +274,14 @@ class ActionProposeForm(forms.Form):
     )
     due_on = DateField(label=_("Due"), widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, *args, case, **kwargs):
+    def __init__(self, *args, case, people=None, **kwargs):
         super().__init__(*args, **kwargs)
         # The case's own unit and the head-office departments its stages involve, never another branch.
-        self.fields["owner"].queryset = action_owners(case=case)
-        self.fields["owner"].label_from_instance = lambda u: f"{u} ({u.unit})"
+        field = self.fields["owner"]
+        field.queryset = action_owners(case=case)
+        field.label_from_instance = lambda u: f"{u} ({u.unit})"
+        if people is not None and not self.is_bound:  # ``action_owners`` read once by the case page
+            field.widget.choices = [("", field.empty_label)] + [(u.pk, field.label_from_instance(u)) for u in people]
 
 
 class ActionExecuteForm(forms.Form):

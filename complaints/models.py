@@ -691,12 +691,19 @@ class ComplaintCase(models.Model):
     def is_ruled(self) -> bool:
         return self.status in self.RULED_STATUSES
 
-    def loss_amount(self):
-        """The loss so far: posted returns and allowances plus other costs (Decimal; provisional until resale)."""
+    def loss_amount(self, *, returns=None, costs=None):
+        """The loss so far: posted returns and allowances plus other costs (Decimal; provisional until resale).
+
+        ``returns`` and ``costs``: all the case's return/allowance and cost rows, already read (the case's page
+        lists them), summed here instead of asked of the database again.
+        """
         from decimal import Decimal
 
         from django.db.models import Sum
 
+        if returns is not None and costs is not None:
+            posted = (r.amount for r in returns if r.status == ReturnAllowance.Status.POSTED and r.amount is not None)
+            return sum(posted, Decimal("0")) + sum((c.amount for c in costs if c.amount is not None), Decimal("0"))
         returns = self.returns.filter(status=ReturnAllowance.Status.POSTED).aggregate(total=Sum("amount"))["total"]
         costs = self.costs.aggregate(total=Sum("amount"))["total"]
         return (returns or Decimal("0")) + (costs or Decimal("0"))

@@ -279,20 +279,29 @@ def inbox_q(*, user, rules: dict[str, StageRule]) -> Q:
     return q
 
 
+def _involved_head_office(*, case: ComplaintCase):
+    """The head-office departments the case's stages involve (the responsible department, the units the deadline
+    table names), as a query of their ids."""
+    involved = Q(pk__in=StageDeadline.objects.filter(owner_unit__isnull=False).values("owner_unit_id"))
+    if case.responsible_unit_id is not None:
+        involved |= Q(pk=case.responsible_unit_id)
+    return OrgUnit.objects.filter(involved, kind__in=OrgUnit.HEAD_OFFICE_KINDS).values("pk")
+
+
 def action_owner_unit_ids(*, case: ComplaintCase) -> set[int]:
     """Where an improvement action's owner may come from: the case's own unit and the head-office departments
     the case's stages involve (the responsible department, the units the deadline table names)."""
-    involved = set(StageDeadline.objects.filter(owner_unit__isnull=False).values_list("owner_unit_id", flat=True))
-    if case.responsible_unit_id is not None:
-        involved.add(case.responsible_unit_id)
-    head_office = OrgUnit.objects.filter(pk__in=involved, kind__in=OrgUnit.HEAD_OFFICE_KINDS)
-    return {case.unit_id, *head_office.values_list("pk", flat=True)}
+    return {case.unit_id, *(row["pk"] for row in _involved_head_office(case=case))}
 
 
 def action_owners(*, case: ComplaintCase):
-    """The people who may be given an improvement action of ``case`` (the picker and the service agree)."""
+    """The people who may be given an improvement action of ``case`` (the picker and the service agree): the
+    same units as ``action_owner_unit_ids``, read in the one query of the people."""
     return (
-        User.objects.filter(is_active=True, unit_id__in=action_owner_unit_ids(case=case))
+        User.objects.filter(
+            Q(unit_id=case.unit_id) | Q(unit_id__in=_involved_head_office(case=case)),
+            is_active=True,
+        )
         .select_related("unit")
         .order_by("unit__name", "last_name", "first_name", "username")
     )

@@ -85,9 +85,21 @@ class AdjustForm(VersionForm):
     )
     reason = forms.CharField(label=_("Reason (the person and the severity)"), widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, kind_choices=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["penalty_kind"].queryset = PenaltyKind.objects.filter(is_active=True)
+        if kind_choices is not None and not self.is_bound:
+            # A ruling's page draws one form per line: the kinds read once for all of them (``kind_choices``);
+            # a form sent back still validates against the live queryset.
+            self.fields["penalty_kind"].widget.choices = kind_choices
+
+    @classmethod
+    def kind_choices(cls) -> list:
+        """The penalty-kind options as the field draws them, read once for every line's form."""
+        field = cls.base_fields["penalty_kind"]
+        return [("", field.empty_label)] + [
+            (kind.pk, field.label_from_instance(kind)) for kind in PenaltyKind.objects.filter(is_active=True)
+        ]
 
 
 class ReasonForm(VersionForm):

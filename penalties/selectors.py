@@ -88,6 +88,7 @@ def ruling_get_for_user(*, user, pk: int) -> PenaltyRuling:
                 "case",
                 "case__customer",
                 "case__cause_category",
+                "case__penalty_loss",
                 "unit",
                 "criteria_version",
                 "cause_category",

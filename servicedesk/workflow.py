@@ -75,3 +75,16 @@ def history_for(instance) -> models.QuerySet:
     return StatusChange.objects.filter(
         content_type=ContentType.objects.get_for_model(instance), object_id=instance.pk
     ).select_related("by")
+
+
+def histories_for(instances) -> dict[int, list[StatusChange]]:
+    """``history_for`` of each of these instances (of one model), in one query: {pk: its rows, in the same order}."""
+    instances = list(instances)
+    found: dict[int, list[StatusChange]] = {instance.pk: [] for instance in instances}
+    if instances:
+        rows = StatusChange.objects.filter(
+            content_type=ContentType.objects.get_for_model(instances[0]), object_id__in=list(found)
+        ).select_related("by")
+        for row in rows:
+            found[row.object_id].append(row)
+    return found

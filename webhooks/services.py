@@ -14,9 +14,11 @@ import datetime as dt
 import http.client
 import json
 import logging
+import secrets
 import time
 from urllib.parse import urlsplit
 
+from django.core.cache import cache, caches
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
@@ -69,9 +71,67 @@ def _hears(subscription: WebhookSubscription, event: Event) -> bool:
     return event.name in subscription.events and subscription.unit_id in (None, event.unit_id)
 
 
+# Which subscriptions hear what (issue 17): every logged or dispatched call asks, and they change seldom (an
+# administrator's edit). So each process keeps the active ones, under a token in the shared cache that every
+# change of a subscription replaces, when made and again after it commits (``subscriptions_changed``, connected
+# to the model's saves and deletions in WebhooksConfig.ready): a list read before a change is never used after
+# it, as the dispatch board's pages (repairs/board_cache.py). A missing token is replaced, never read as "no
+# change". Without the cache (Redis unreachable: this process leaves it alone for a while) the subscriptions are
+# read from the database each time; a token change missed in an outage is healed by ``SUBSCRIPTIONS_SECONDS``.
+SUBSCRIPTIONS_VERSION_KEY = "webhook-subscriptions-version"
+SUBSCRIPTIONS_SECONDS = 60
+subscriptions_pause = Pause("webhook subscriptions cache")
+
+
+def _read_subscriptions() -> list[WebhookSubscription]:
+    return list(WebhookSubscription.objects.filter(is_active=True).only("id", "events", "unit_id"))
+
+
+def _subscriptions_failed(what: str) -> None:
+    subscriptions_pause.start()
+    log.warning("cache unavailable (%s); webhook subscriptions read from the database", what, exc_info=True)
+
+
+def active_subscriptions() -> list[WebhookSubscription]:
+    """The active subscriptions (id, events, unit), as the database holds them since their last change."""
+    if subscriptions_pause.active():
+        return _read_subscriptions()
+    try:
+        token = cache.get(SUBSCRIPTIONS_VERSION_KEY)
+        if token is None:
+            cache.add(SUBSCRIPTIONS_VERSION_KEY, secrets.token_hex(8), None)
+            token = cache.get(SUBSCRIPTIONS_VERSION_KEY)
+    except Exception:
+        _subscriptions_failed("reading the subscriptions' token")
+        return _read_subscriptions()
+    if token is None:  # a cache that keeps nothing: never take a list for "no token"
+        return _read_subscriptions()
+    key = f"webhook-subscriptions:{token}"
+    kept = caches["local"].get(key)
+    if kept is None:
+        kept = _read_subscriptions()
+        caches["local"].set(key, kept, SUBSCRIPTIONS_SECONDS)
+    return kept
+
+
+def _new_subscriptions_token() -> None:
+    if subscriptions_pause.active():
+        return
+    try:
+        cache.set(SUBSCRIPTIONS_VERSION_KEY, secrets.token_hex(8), None)
+    except Exception:
+        _subscriptions_failed("a subscription changed")
+
+
+def subscriptions_changed(**_signal) -> None:
+    """A subscription was saved or deleted: the kept lists are stale, now and once the change is committed."""
+    _new_subscriptions_token()
+    transaction.on_commit(_new_subscriptions_token)
+
+
 def webhook_events_record(events: list[Event]) -> int:
-    """Write the delivery rows of these events in the caller's transaction (one query with no subscriptions)."""
-    subscriptions = list(WebhookSubscription.objects.filter(is_active=True).only("id", "events", "unit_id"))
+    """Write the delivery rows of these events in the caller's transaction (no query with no subscriptions)."""
+    subscriptions = active_subscriptions()
     rows = [
         WebhookDelivery(
             subscription_id=subscription.pk,

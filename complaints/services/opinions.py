@@ -282,12 +282,18 @@ def follow_up_methods_that_count(*, unit_id: int) -> set[str]:
     return methods
 
 
-def follow_up_refusal(*, opinion: CustomerOpinion) -> str | None:
-    """Why the complaint (or its case) cannot close yet, or None once a counting follow-up is recorded."""
+def follow_up_refusal(*, opinion: CustomerOpinion, follow_ups=None) -> str | None:
+    """Why the complaint (or its case) cannot close yet, or None once a counting follow-up is recorded.
+
+    ``follow_ups``: the opinion's follow-ups already read (its page lists them), instead of asking again.
+    """
     if not opinion.complained:
         return None
     methods = follow_up_methods_that_count(unit_id=opinion.unit_id)
-    recorded = set(opinion.follow_ups.values_list("method", flat=True))
+    if follow_ups is not None:
+        recorded = {follow_up.method for follow_up in follow_ups}
+    else:
+        recorded = set(opinion.follow_ups.values_list("method", flat=True))
     if recorded & methods:
         return None
     if recorded:

@@ -36,7 +36,7 @@ from ..documents import complaint_case_pdf
 from ..models import ComplaintCase, ImprovementAction, ReturnAllowance
 from ..services.attachments import attachment_path
 from ..services.opinions import follow_up_refusal, may_record_follow_up
-from ..stages import stage_progress, stage_rules, user_owns_stage
+from ..stages import action_owners, stage_progress, stage_rules, user_owns_stage
 
 CASES_PER_PAGE = 50
 INBOX_LIMIT = 200
@@ -154,10 +154,11 @@ def _record_forms(*, user, case, returns, actions) -> dict:
     """The forms for the case's records the user may use: {(kind, pk or None): form}."""
     forms = {}
     if user.has_perm("complaints.work_case") and case.status != ComplaintCase.Status.AUDITED:
+        people = list(action_owners(case=case))  # both people pickers, in one query
         forms[("attachment", None)] = AttachmentForm()
-        forms[("return", None)] = ReturnForm(case=case)
+        forms[("return", None)] = ReturnForm(case=case, people=people)
         forms[("cost", None)] = CostForm()
-        forms[("action", None)] = ActionProposeForm(case=case)
+        forms[("action", None)] = ActionProposeForm(case=case, people=people)
     for item in returns:
         if item.status in (ReturnAllowance.Status.RECORDED, ReturnAllowance.Status.MISMATCH) and user.has_perm(
             "complaints.check_returns"
@@ -214,6 +215,7 @@ def case_detail_response(request, case, *, stage_bound=None, record_bound=None, 
         action.follow_up_form = record_forms.get(("action_follow_up", action.pk))
         action.confirm_form = record_forms.get(("action_confirm", action.pk))
     new_forms = {kind: form for (kind, pk), form in record_forms.items() if pk is None}
+    costs = list(case.costs.all())
     return render(
         request,
         "complaints/case_detail.html",
@@ -224,12 +226,12 @@ def case_detail_response(request, case, *, stage_bound=None, record_bound=None, 
             "progress": stage_progress(case=case, history=history, rules=rules, now=now),
             "attachments": case_selectors.case_attachments(case=case),
             "returns": returns,
-            "costs": list(case.costs.all()),
+            "costs": costs,
             "actions": actions,
             "slips": case_selectors.case_slips(case=case),
             "stage_forms": stage_forms,
             "new_forms": new_forms,
-            "loss": case.loss_amount(),
+            "loss": case.loss_amount(returns=returns, costs=costs),
             "follow_ups": list(case.opinion.follow_ups.select_related("supervisor")) if case.opinion_id else [],
             "follow_up_owed": _follow_up_owed(user=user, case=case, bound=follow_up_bound),
         },

@@ -106,15 +106,16 @@ def _action_forms(*, user, opinion: CustomerOpinion) -> dict:
 def _detail(request, opinion, bound: dict | None = None, status: int = 200):
     forms = _action_forms(user=request.user, opinion=opinion)
     forms.update(bound or {})
+    follow_ups = list(opinion.follow_ups.select_related("supervisor"))
     return render(
         request,
         "complaints/opinion_detail.html",
         {
             "opinion": opinion,
             "history": history_for(opinion),
-            "follow_ups": list(opinion.follow_ups.select_related("supervisor")),
+            "follow_ups": follow_ups,
             # Clause 二十八: say so when what is recorded (a phone call) is not the follow-up.
-            "follow_up_refusal": follow_up_refusal(opinion=opinion),
+            "follow_up_refusal": follow_up_refusal(opinion=opinion, follow_ups=follow_ups),
             "cases": list(opinion.cases.all()),
             "action_forms": forms,
             "may_open_case": request.user.has_perm("complaints.open_case")

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from servicedesk.documents import pdf_response
 from servicedesk.exceptions import ApplicationError
-from servicedesk.workflow import history_for
+from servicedesk.workflow import histories_for
 
 from .. import selectors, services
 from ..forms import ContractFilterForm, ContractForm, RenewForm
@@ -91,9 +91,10 @@ def contract_detail(request, pk):
 def _render_detail(request, contract, renew_form=None, status=200):
     today = timezone.localdate()
     terms = list(contract.terms.all())
+    histories = histories_for(terms)  # the terms' histories in one query however many renewals
     for term in terms:
         term.state = selectors.term_state(term, today=today)
-        term.history = list(history_for(term))
+        term.history = histories[term.pk]
     renewable = _latest_renewable(contract)
     if renewable and renew_form is None and request.user.has_perm("contracts.manage_contracts"):
         renew_form = RenewForm.for_term(renewable)

@@ -480,12 +480,20 @@ def approval_refusal(*, user, ruling: PenaltyRuling) -> str | None:
         ruling.opened_by_id,
         ruling.proposed_by_id,
     }
-    hands |= set(ruling.lines.filter(adjusted_by__isnull=False).values_list("adjusted_by_id", flat=True))
+    if "lines" in getattr(ruling, "_prefetched_objects_cache", {}):  # the ruling's page has its lines already
+        lines = ruling.lines.all()
+        hands |= {line.adjusted_by_id for line in lines if line.adjusted_by_id is not None}
+        penalised = any(line.person_id == user.pk for line in lines)
+    else:
+        hands |= set(ruling.lines.filter(adjusted_by__isnull=False).values_list("adjusted_by_id", flat=True))
+        penalised = None
     if ruling.proposed_by_id == user.pk:
         return _("You proposed this ruling; another manager approves it.")
     if user.pk in hands:
         return _("You prepared or adjusted this ruling; another manager approves it.")
-    if ruling.lines.filter(person=user).exists():
+    if penalised is None:
+        penalised = ruling.lines.filter(person=user).exists()
+    if penalised:
         return _("You are penalised by this ruling; another manager approves it.")
     return None
 

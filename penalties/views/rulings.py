@@ -83,9 +83,12 @@ def _render(request, ruling, *, bound=None, status=200):
         forms["cancel"] = ReasonForm(initial={"version": ruling.version}, prefix="cancel")
     adjust_forms = {}
     if can_propose and ruling.status == S.PROPOSED:
+        kind_choices = None
         for line in ruling.lines.all():
             if not line.is_reversal:
+                kind_choices = AdjustForm.kind_choices() if kind_choices is None else kind_choices
                 adjust_forms[line.pk] = AdjustForm(
+                    kind_choices=kind_choices,
                     initial={
                         "version": ruling.version,
                         "penalty_kind": line.penalty_kind_id,

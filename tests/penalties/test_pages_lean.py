@@ -1,0 +1,51 @@
+"""The ruling page reads a fixed number of queries, at most 8, however many shares and whoever reads it (issue 17)."""
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.test.utils import CaptureQueriesContext
+
+from penalties import services
+from penalties.forms import AdjustForm
+from penalties.models import PenaltyKind
+from servicedesk.roles import Role
+from tests.factories import UserFactory
+
+from .conftest import make_ruled_case, open_and_propose
+
+BUDGET = 8
+
+
+def _queries(client, url) -> tuple[int, str]:
+    client.get(url)  # the first request of a process fills its caches (content types, templates)
+    with CaptureQueriesContext(connections[DEFAULT_DB_ALIAS]) as captured:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(captured.captured_queries), response.text
+
+
+def test_the_ruling_page_costs_the_same_with_one_share_and_with_eight(
+    client, unit, technician, gm_office, deputy_gm, manager
+):
+    one = open_and_propose(case=make_ruled_case(unit=unit, responsible_person=technician, costs=["1000"]), by=gm_office)
+    people = [technician] + [UserFactory(unit=unit, roles=[Role.TECHNICIAN]) for _ in range(7)]
+    shares = [services.ShareInput(share_percent=12.5, person=person) for person in people]
+    case = make_ruled_case(unit=unit, responsible_person=technician, costs=["8000"])
+    ruling = services.ruling_open(user=gm_office, case_id=case.pk)
+    services.ruling_set_shares(user=gm_office, ruling_id=ruling.pk, shares=shares)
+    eight = services.ruling_propose(user=gm_office, ruling_id=ruling.pk)
+    assert eight.lines.count() == 8
+    # The office that proposes (share forms, adjustments), the approver (the four-eyes check) and a manager.
+    for user in (gm_office, deputy_gm, manager):
+        client.force_login(user)
+        few, _page = _queries(client, one.get_absolute_url())
+        many, page = _queries(client, eight.get_absolute_url())
+        assert few == many <= BUDGET, (user, few, many)
+        for person in people:
+            assert str(person) in page
+
+
+def test_the_adjustment_forms_draw_the_kinds_read_once_as_the_field_draws_them(db):
+    kind = PenaltyKind.objects.filter(is_active=True).first()
+    initial = {"version": 1, "penalty_kind": kind.pk, "base_units": 1, "amount_per_unit": 2}
+    drawn = str(AdjustForm(initial=initial, prefix="line1")["penalty_kind"])
+    shared = str(AdjustForm(initial=initial, prefix="line1", kind_choices=AdjustForm.kind_choices())["penalty_kind"])
+    assert shared == drawn and "selected" in drawn and PenaltyKind.objects.filter(is_active=True).count() > 1

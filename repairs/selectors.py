@@ -10,10 +10,10 @@ from django.core.exceptions import ValidationError
 from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from servicedesk.bounds import date_in_range
-from servicedesk.models import person_name
+from servicedesk.models import columns_in_language, person_name
 from servicedesk.scoping import scope_to_user, user_may_act_in_unit
 
 from .board_cache import board_scope, cached_rows
@@ -122,7 +122,7 @@ def repair_call_board(*, user, filters: dict, cursor: str | None = None, limit: 
     qs = repair_call_board_filtered(user=user, filters=filters)
     if qs.query.is_empty():  # deny by default: a user who may see nothing runs no query
         return BoardPage(rows=[], next_cursor=None)
-    columns = BOARD_COLUMNS + (("unit__name",) if user.sees_all_units else ())
+    columns = columns_in_language(RepairCall, BOARD_COLUMNS + (("unit__name",) if user.sees_all_units else ()))
     position = BoardCursor.decode(cursor)
 
     def page() -> tuple[list, str | None]:
@@ -140,6 +140,8 @@ def repair_call_board(*, user, filters: dict, cursor: str | None = None, limit: 
         (filters.get("q") or "").strip(),
         position.encode() if position else "",
         limit,
+        # The rows carry zones' and units' names in the reader's language: a page read in Chinese is not an English one.
+        translation.get_language() or "",
     )
     scope = board_scope(user=user)
     rows, next_cursor = cached_rows(scope=scope, params=params, compute=page)

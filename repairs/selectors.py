@@ -19,6 +19,7 @@ from servicedesk.scoping import scope_to_user, user_may_act_in_unit
 from .board_cache import board_scope, cached_rows
 from .models import Customer, Product, RepairCall, Site
 from .services.calls import active_technicians, technicians_of_unit
+from .services.coverage import mark_cover
 
 BOARD_PAGE_SIZE = 50
 DISPATCH_CHOICES_SECONDS = 60
@@ -288,7 +289,7 @@ def customer_search(*, user, q: str, limit: int = 10) -> list[Customer]:
     products = Product.objects.annotate(
         open_call_id=Subquery(open_call.values("pk")[:1]), open_call_number=Subquery(open_call.values("number")[:1])
     ).order_by("serial_number")
-    return list(
+    customers = list(
         matches.annotate(
             last_contact_name=Subquery(latest.values("contact_name")[:1]),
             last_contact_phone=Subquery(latest.values("contact_phone")[:1]),
@@ -299,6 +300,9 @@ def customer_search(*, user, q: str, limit: int = 10) -> list[Customer]:
             Prefetch("products", queryset=products),
         )[:limit]
     )
+    # The cover each site and product would give a call logged today (warranty, a running contract).
+    mark_cover(customers=customers, on=timezone.localdate())
+    return customers
 
 
 def customer_get_for_user(*, user, pk: int) -> Customer:

@@ -20,7 +20,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from servicedesk.db import reports_db
-from servicedesk.models import StatusChange
+from servicedesk.models import StatusChange, values_in_language
 from servicedesk.roles import Role
 from servicedesk.scoping import scope_to_user
 
@@ -262,19 +262,17 @@ def case_report(*, user, now: dt.datetime, since=None, until=None) -> dict:
     by_stage_counts = dict(cases.order_by().values_list("status").annotate(n=Count("id")))
     by_stage = [(S(value).label, by_stage_counts.get(value, 0)) for value in S.values]
     by_department = list(
-        cases.order_by()
-        .values("responsible_unit__name")
+        values_in_language(cases.order_by(), "responsible_unit__name")
         .annotate(n=Count("id"))
         .order_by("-n", "responsible_unit__name")
     )
     by_cause = list(
-        cases.order_by().values("cause_category__name").annotate(n=Count("id")).order_by("-n", "cause_category__name")
+        values_in_language(cases.order_by(), "cause_category__name")
+        .annotate(n=Count("id"))
+        .order_by("-n", "cause_category__name")
     )
     overdue_by_unit = list(
-        cases.filter(stage_due_at__lt=now)
-        .exclude(status=S.AUDITED)
-        .order_by()
-        .values("unit__name")
+        values_in_language(cases.filter(stage_due_at__lt=now).exclude(status=S.AUDITED).order_by(), "unit__name")
         .annotate(n=Count("id"))
         .order_by("-n", "unit__name")
     )

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from servicedesk import exports
 from servicedesk.exports import Column, ExportSpec, fields, person, value_paths
+from servicedesk.models import values_in_language
 
 from . import appraisal
 from .case_forms import CaseFilterForm
@@ -66,7 +67,7 @@ def _survey_columns(user):
 
 
 def _survey_rows(*, user, params):
-    return survey_batch_list(user=user).values(*value_paths(_survey_columns(user)))
+    return values_in_language(survey_batch_list(user=user), *value_paths(_survey_columns(user)))
 
 
 def _opinion_columns(user):
@@ -94,7 +95,7 @@ def _opinion_columns(user):
 def _opinion_rows(*, user, params):
     form = OpinionFilterForm(params or None, units=units_visible(user=user) if user.sees_all_units else None)
     filters = form.cleaned_data if form.is_valid() else {}
-    return customer_opinion_list(user=user, filters=filters).values(*value_paths(_opinion_columns(user)))
+    return values_in_language(customer_opinion_list(user=user, filters=filters), *value_paths(_opinion_columns(user)))
 
 
 def _case_columns(user):
@@ -120,7 +121,7 @@ def _case_columns(user):
 def _case_rows(*, user, params):
     form = CaseFilterForm(params or None, units=units_visible(user=user) if user.sees_all_units else None)
     filters = form.cleaned_data if form.is_valid() else {}
-    return complaint_case_list(user=user, filters=filters).values(*value_paths(_case_columns(user)))
+    return values_in_language(complaint_case_list(user=user, filters=filters), *value_paths(_case_columns(user)))
 
 
 def register_exports() -> None:

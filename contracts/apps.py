@@ -11,9 +11,9 @@ class ContractsConfig(AppConfig):
         # the look-up registered here, never by importing contracts.
         from repairs.services.coverage import register_contract_cover
 
-        from .selectors import contract_cover_condition, contract_covering
+        from .selectors import contract_cover_condition, contract_cover_of, contract_covering
 
-        register_contract_cover(contract_covering, condition=contract_cover_condition)
+        register_contract_cover(contract_covering, condition=contract_cover_condition, covered_ids=contract_cover_of)
 
         from .bulk import register_bulk_actions
         from .exports import register_exports

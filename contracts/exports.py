@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from servicedesk import exports
 from servicedesk.exports import ExportSpec, fields, person, value_paths
+from servicedesk.models import values_in_language
 
 from .forms import ContractFilterForm, FollowUpFilterForm
 from .models import ContractTerm, RenewalFollowUp
@@ -39,7 +40,7 @@ def _term_rows(*, user, params):
     form = ContractFilterForm(params or None, user=user)
     filters = form.cleaned_data if form.is_valid() else {}
     qs = contract_term_filtered(user=user, filters=filters, today=timezone.localdate())
-    return qs.values(*value_paths(_term_columns(user)))
+    return values_in_language(qs, *value_paths(_term_columns(user)))
 
 
 def _follow_up_columns(user):

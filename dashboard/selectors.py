@@ -42,6 +42,7 @@ from django.utils import timezone
 from complaints.models import SurveyCard
 from repairs.models import FeeCollection, RegisterEntry, RepairCall
 from servicedesk.db import reports_db
+from servicedesk.models import values_in_language
 from servicedesk.scoping import scope_to_user
 
 from .models import RecordedMonth, ServiceMonth
@@ -196,7 +197,7 @@ def _call_figures(qs, *, now, using) -> list[dict]:
             _attend_time(), fraction=0.9, filter=attended, output_field=DurationField()
         )
     return list(
-        qs.values("unit_id", "unit__name", "zone_id", "zone__name", month=_local_month("received_at"))
+        values_in_language(qs, "unit_id", "unit__name", "zone_id", "zone__name", month=_local_month("received_at"))
         .annotate(**figures)
         .order_by()
     )
@@ -287,7 +288,9 @@ def live_rows(
         RegisterEntry, scope=scope, using=using, unit_id=unit_id, zone_id=zone_id, zone_path="call__zone_id"
     ).filter(taken_at__gte=start, taken_at__lt=end)
     for g in (
-        entries.values("unit_id", "unit__name", "call__zone_id", "call__zone__name", month=_local_month("taken_at"))
+        values_in_language(
+            entries, "unit_id", "unit__name", "call__zone_id", "call__zone__name", month=_local_month("taken_at")
+        )
         .annotate(
             returned=Count("id", filter=Q(released_at__isnull=False)),
             turnaround=Avg(
@@ -304,7 +307,8 @@ def live_rows(
         FeeCollection, scope=scope, using=using, unit_id=unit_id, zone_id=zone_id, zone_path="voucher__call__zone_id"
     ).filter(collected_at__gte=start, collected_at__lt=end)
     for g in (
-        fees.values(
+        values_in_language(
+            fees,
             "unit_id",
             "unit__name",
             "voucher__call__zone_id",
@@ -328,7 +332,9 @@ def live_rows(
     ).filter(survey_day__gte=month_start(first), survey_day__lt=add_months(month_start(last), 1))
     answered = Q(status=SurveyCard.Status.ANSWERED)
     for g in (
-        cards.values("unit_id", "unit__name", "call__zone_id", "call__zone__name", month=TruncMonth("survey_day"))
+        values_in_language(
+            cards, "unit_id", "unit__name", "call__zone_id", "call__zone__name", month=TruncMonth("survey_day")
+        )
         .annotate(
             issued=Count("id"),
             answered=Count("id", filter=answered),
@@ -350,7 +356,8 @@ def _stored_rows(*, user, months, unit_id, zone_id, using) -> list[Row]:
     if zone_id:
         qs = qs.filter(zone_id=zone_id)
     rows = []
-    for values in qs.values(
+    for values in values_in_language(
+        qs,
         "unit_id",
         "zone_id",
         "month",

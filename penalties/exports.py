@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from servicedesk import exports
 from servicedesk.exports import Column, ExportSpec, fields, value_paths
+from servicedesk.models import values_in_language
 
 from .forms import RulingFilterForm
 from .models import PenaltyRuling
@@ -50,7 +51,7 @@ def _ruling_columns(user):
 def _ruling_rows(*, user, params):
     form = RulingFilterForm(params or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    return ruling_filtered(user=user, filters=filters).values(*value_paths(_ruling_columns(user)))
+    return values_in_language(ruling_filtered(user=user, filters=filters), *value_paths(_ruling_columns(user)))
 
 
 def register_exports() -> None:

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from complaints.models import ComplaintCase
 from servicedesk.db import reports_db
+from servicedesk.models import values_in_language
 from servicedesk.scoping import scope_to_user
 
 from .arithmetic import to_fen
@@ -164,8 +165,9 @@ def ledger(*, user, month: dt.date, party: str) -> list[LedgerRow]:
     )
     if party == "department":
         grouped = (
-            lines.filter(department__isnull=False)
-            .values("department_id", "department__name", "department__parent__name")
+            values_in_language(
+                lines.filter(department__isnull=False), "department_id", "department__name", "department__parent__name"
+            )
             .order_by()
             .annotate(n=Count("id"), loss_share=Sum("loss_share"), deduction=Sum("deduction"))
         )
@@ -182,8 +184,14 @@ def ledger(*, user, month: dt.date, party: str) -> list[LedgerRow]:
         ]
     else:
         grouped = (
-            lines.filter(person__isnull=False)
-            .values("person_id", "person__username", "person__first_name", "person__last_name", "person__unit__name")
+            values_in_language(
+                lines.filter(person__isnull=False),
+                "person_id",
+                "person__username",
+                "person__first_name",
+                "person__last_name",
+                "person__unit__name",
+            )
             .order_by()
             .annotate(n=Count("id"), loss_share=Sum("loss_share"), deduction=Sum("deduction"))
         )

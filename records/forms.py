@@ -1,12 +1,13 @@
 from django import forms
 from django.http import QueryDict
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from repairs.forms import BoardFilterForm, _options_when_drawn
 from repairs.models import RepairCall, Zone
 from repairs.selectors import technicians_visible
 from servicedesk.forms import DateField, PlainSelect
-from servicedesk.models import OrgUnit, person_name
+from servicedesk.models import OrgUnit, name_in_language, person_name
 
 from .models import SavedView
 
@@ -58,8 +59,8 @@ class CallFilterForm(forms.Form):
         self.fields["technician"].queryset = technicians_visible(user=user, unit_id=self.data.get("unit"))
         # Options read as plain values and kept per process for a minute, like the board's (repairs.forms).
         labels = {
-            "unit": lambda qs: qs.values_list("pk", "name"),
-            "zone": lambda qs: qs.values_list("pk", "name"),
+            "unit": lambda qs: qs.values_list("pk", name_in_language()),
+            "zone": lambda qs: qs.values_list("pk", name_in_language()),
             "technician": lambda qs: (
                 (pk, person_name(username=username, first_name=first, last_name=last))
                 for pk, username, first, last in qs.values_list("pk", "username", "first_name", "last_name")
@@ -70,7 +71,9 @@ class CallFilterForm(forms.Form):
         for name, options in labels.items():
             if name in self.fields:
                 field = self.fields[name]
-                key = f"records-options:{name}" + (f":{scope}" if name == "technician" else "")
+                # Units and zones are named in the reader's language: the options are kept per language.
+                language = translation.get_language()
+                key = f"records-options:{name}:{language}" + (f":{scope}" if name == "technician" else "")
                 field.widget.choices = _options_when_drawn(field, options, key=key)
         for field in self.fields.values():
             if isinstance(field.widget, forms.CheckboxInput):

@@ -40,6 +40,7 @@ from repairs.models import (
     Site,
 )
 from repairs.selectors import repair_call_queryset
+from servicedesk.models import columns_in_language
 from servicedesk.scoping import scope_to_user
 
 from . import search
@@ -357,7 +358,7 @@ def call_history(*, user, filters: dict, cursor: str | None = None, limit: int =
         fetched = (
             part_qs.annotate(problem_start=Left("problem", 80))
             .order_by("-received_at", "-id")
-            .values_list(*CALL_COLUMNS)[: limit + 1 - len(rows)]
+            .values_list(*columns_in_language(RepairCall, CALL_COLUMNS))[: limit + 1 - len(rows)]
         )
         rows += [CallRow(*row, part=part) for row in fetched]
         if len(rows) > limit:

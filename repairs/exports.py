@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from servicedesk import exports
 from servicedesk.exports import Column, ExportSpec, fields, person, value_paths
+from servicedesk.models import values_in_language
 
 from .forms import BoardFilterForm
 from .models import FeeCollection, RepairCall, RepairCard, ServiceVoucher
@@ -48,7 +49,7 @@ def call_columns(user) -> list[Column]:
 
 def call_rows(queryset, *, user):
     """The calls of ``queryset`` as flat rows for ``call_columns`` (one streamed query, no model instances)."""
-    return queryset.values(*value_paths(call_columns(user)))
+    return values_in_language(queryset, *value_paths(call_columns(user)))
 
 
 def _board_rows(*, user, params):
@@ -122,7 +123,7 @@ def _fee_columns(user):
 
 def _fee_rows(*, user, params):
     unit, day = _reconciliation(user=user, params=params)
-    return fee_reconciliation_fees(user=user, unit=unit, day=day).values(*value_paths(_fee_columns(user)))
+    return values_in_language(fee_reconciliation_fees(user=user, unit=unit, day=day), *value_paths(_fee_columns(user)))
 
 
 def _card_fee_columns(user):
@@ -143,7 +144,7 @@ def _card_fee_columns(user):
 
 def _card_fee_rows(*, user, params):
     unit, day = _reconciliation(user=user, params=params)
-    return card_fees_of_day(user=user, unit=unit, day=day).values(*value_paths(_card_fee_columns(user)))
+    return values_in_language(card_fees_of_day(user=user, unit=unit, day=day), *value_paths(_card_fee_columns(user)))
 
 
 def _voucher_columns(user):
@@ -170,7 +171,7 @@ def _voucher_columns(user):
 
 def _voucher_rows(*, user, params):
     unit, day = _reconciliation(user=user, params=params)
-    return vouchers_of_day(user=user, unit=unit, day=day).values(*value_paths(_voucher_columns(user)))
+    return values_in_language(vouchers_of_day(user=user, unit=unit, day=day), *value_paths(_voucher_columns(user)))
 
 
 def register_exports() -> None:

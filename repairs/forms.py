@@ -3,11 +3,11 @@ import hashlib
 from django import forms
 from django.core.cache import caches
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from servicedesk.forms import DateField, DateTimeField, PlainSelect, VersionField
-from servicedesk.models import OrgUnit, person_name
+from servicedesk.models import OrgUnit, name_in_language, person_name
 from servicedesk.scoping import scope_to_user
 
 from .models import Customer, Product, RepairCall, Site, Zone, phone_validator
@@ -278,8 +278,8 @@ class BoardFilterForm(forms.Form):
         # out by PlainSelect, and only when the bar is drawn: the board's 30-second refresh of its
         # table validates the filters but never draws the bar, so it reads no options at all.
         labels = {
-            "unit": lambda qs: qs.values_list("pk", "name"),
-            "zone": lambda qs: qs.values_list("pk", "name"),
+            "unit": lambda qs: qs.values_list("pk", name_in_language()),
+            "zone": lambda qs: qs.values_list("pk", name_in_language()),
             "technician": lambda qs: (
                 (pk, person_name(username=username, first_name=first, last_name=last))
                 for pk, username, first, last in qs.values_list("pk", "username", "first_name", "last_name")
@@ -290,7 +290,9 @@ class BoardFilterForm(forms.Form):
         for name, options in labels.items():
             if name in self.fields:
                 field = self.fields[name]
-                key = f"board-options:{name}" + (f":{scope}" if name == "technician" else "")
+                # Units and zones are named in the reader's language: the options are kept per language.
+                language = translation.get_language()
+                key = f"board-options:{name}:{language}" + (f":{scope}" if name == "technician" else "")
                 field.widget.choices = _options_when_drawn(field, options, key=key)
         for field in self.fields.values():
             css = (

@@ -10,15 +10,16 @@ from django.core.exceptions import ValidationError
 from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from servicedesk.bounds import date_in_range
-from servicedesk.models import person_name
+from servicedesk.models import columns_in_language, person_name
 from servicedesk.scoping import scope_to_user, user_may_act_in_unit
 
 from .board_cache import board_scope, cached_rows
 from .models import Customer, Product, RepairCall, Site
 from .services.calls import active_technicians, technicians_of_unit
+from .services.coverage import mark_cover
 
 BOARD_PAGE_SIZE = 50
 DISPATCH_CHOICES_SECONDS = 60
@@ -122,7 +123,7 @@ def repair_call_board(*, user, filters: dict, cursor: str | None = None, limit: 
     qs = repair_call_board_filtered(user=user, filters=filters)
     if qs.query.is_empty():  # deny by default: a user who may see nothing runs no query
         return BoardPage(rows=[], next_cursor=None)
-    columns = BOARD_COLUMNS + (("unit__name",) if user.sees_all_units else ())
+    columns = columns_in_language(RepairCall, BOARD_COLUMNS + (("unit__name",) if user.sees_all_units else ()))
     position = BoardCursor.decode(cursor)
 
     def page() -> tuple[list, str | None]:
@@ -140,6 +141,8 @@ def repair_call_board(*, user, filters: dict, cursor: str | None = None, limit: 
         (filters.get("q") or "").strip(),
         position.encode() if position else "",
         limit,
+        # The rows carry zones' and units' names in the reader's language: a page read in Chinese is not an English one.
+        translation.get_language() or "",
     )
     scope = board_scope(user=user)
     rows, next_cursor = cached_rows(scope=scope, params=params, compute=page)
@@ -286,7 +289,7 @@ def customer_search(*, user, q: str, limit: int = 10) -> list[Customer]:
     products = Product.objects.annotate(
         open_call_id=Subquery(open_call.values("pk")[:1]), open_call_number=Subquery(open_call.values("number")[:1])
     ).order_by("serial_number")
-    return list(
+    customers = list(
         matches.annotate(
             last_contact_name=Subquery(latest.values("contact_name")[:1]),
             last_contact_phone=Subquery(latest.values("contact_phone")[:1]),
@@ -297,6 +300,9 @@ def customer_search(*, user, q: str, limit: int = 10) -> list[Customer]:
             Prefetch("products", queryset=products),
         )[:limit]
     )
+    # The cover each site and product would give a call logged today (warranty, a running contract).
+    mark_cover(customers=customers, on=timezone.localdate())
+    return customers
 
 
 def customer_get_for_user(*, user, pk: int) -> Customer:

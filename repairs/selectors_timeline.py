@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from servicedesk.models import person_name
+from servicedesk.models import columns_in_language, person_name
 from servicedesk.scoping import scope_to_user
 
 from .models import RepairCall, Visit
@@ -77,7 +77,11 @@ def technician_timeline(*, user, unit=None, now: dt.datetime) -> Timeline:
     technicians = scope_to_user(active_technicians(), user=user)
     if unit is not None:
         technicians = technicians.filter(unit=unit)
-    people = list(technicians.values_list("pk", "username", "first_name", "last_name", "unit__name"))
+    people = list(
+        technicians.values_list(
+            *columns_in_language(technicians.model, ("pk", "username", "first_name", "last_name", "unit__name"))
+        )
+    )
     rows = {
         pk: TechnicianWeek(
             technician_id=pk,

@@ -35,6 +35,8 @@ from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from .models import NamedInLanguages
+
 # Above this many rows an Excel export runs in the worker (one place; the CSV always streams).
 XLSX_INLINE_ROWS = 5_000
 # Rows fetched per round trip while streaming or writing a file.
@@ -72,6 +74,8 @@ def resolve(row, path: str):
     for part in path.replace("__", ".").split("."):
         if value is None:
             return None
+        if part == "name" and isinstance(value, NamedInLanguages):
+            return value.label  # reference data in the reader's language (values_in_language for dict rows)
         value = value[part] if isinstance(value, dict) else getattr(value, part)
     return value() if callable(value) else value
 

@@ -6,6 +6,7 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone, translation
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
@@ -25,16 +26,65 @@ def name_en_field():
     )
 
 
+def reads_english() -> bool:
+    """Whether the active language (the reader's, or an export's or a notice's override) is English."""
+    return (translation.get_language() or "").startswith("en")
+
+
 class NamedInLanguages:
     """Reference data (units, zones, contract types, causes, penalty kinds...) is named once per language:
     ``name`` in Chinese and ``name_en`` in English, never as one bilingual string ("市区 Urban"). It is shown
-    (``str()``, ``label``) in the reader's language."""
+    (``str()``, ``label``) in the reader's language; lists reading plain values use ``name_in_language``."""
 
     @property
     def label(self) -> str:
-        if self.name_en and (translation.get_language() or "").startswith("en"):
+        if self.name_en and reads_english():
             return self.name_en
         return self.name
+
+
+def name_in_language(path: str = ""):
+    """The name of the reference row at ``path`` ("zone", "call__zone"; "" for the queryset's own rows) as
+    ``label`` shows it, for the lists that read plain values (``values()``, ``values_list()``): the English name
+    on an English page when one is filled in, else the Chinese name. The language is read when the query is built
+    (inside the request, or the export job's override): a cache of such values is kept per language."""
+    prefix = f"{path}__" if path else ""
+    name = models.F(f"{prefix}name")
+    if not reads_english():
+        return name
+    return Coalesce(NullIf(models.F(f"{prefix}name_en"), models.Value("")), name, output_field=models.CharField())
+
+
+def _reference_path(model, column) -> str | None:
+    """``"call__zone"`` when ``column`` is ``"call__zone__name"`` and a zone is named in languages, else None."""
+    if not isinstance(column, str) or not column.endswith("__name"):
+        return None
+    path = column.removesuffix("__name")
+    related = model
+    for part in path.split("__"):
+        related = related._meta.get_field(part).related_model
+        if related is None:
+            return None
+    return path if isinstance(related, type) and issubclass(related, NamedInLanguages) else None
+
+
+def columns_in_language(model, columns) -> tuple:
+    """``values_list()`` columns of ``model`` with each reference row's ``<path>__name`` read in the reader's
+    language (the same positions, so the rows keep their shape)."""
+    return tuple(name_in_language(path) if (path := _reference_path(model, column)) else column for column in columns)
+
+
+def values_in_language(queryset, *fields, **expressions):
+    """``queryset.values(*fields, **expressions)`` with each reference row's ``<path>__name`` read in the reader's
+    language, under the same key (``row["zone__name"]`` is the zone's name as the reader reads it)."""
+    plain, named = [], {}
+    for field in fields:
+        path = _reference_path(queryset.model, field)
+        if path:
+            named[field] = name_in_language(path)
+        else:
+            plain.append(field)
+    return queryset.values(*plain, **named, **expressions)
 
     def __str__(self):
         return self.label

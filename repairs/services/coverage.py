@@ -14,17 +14,45 @@ from django.db.models import Case, CharField, Value, When
 from ..models import Product, RepairCall, ServiceVoucher, Site
 
 # The contracts app owns contract cover; repairs only asks it. ``contract_covering(*, product, site, on)``
-# returns the covering term or None; contracts' AppConfig.ready registers it.
+# returns the covering term or None; ``contract_cover_of(*, product_ids, site_ids, on)`` answers for a list at
+# once: (the product ids, the site ids) a contract names and covers that day. contracts' AppConfig.ready
+# registers both.
 contract_covering = None
 # The same cover as a condition the database evaluates, ``contract_cover_condition(*, product, site, on)``
 # (an ``Exists``, or None when there is nothing to look for): a new call's cover is decided in the INSERT.
 contract_cover_condition = None
+contract_cover_of = None
 
 
-def register_contract_cover(lookup, *, condition=None) -> None:
-    global contract_covering, contract_cover_condition  # set once, when the higher app loads
+def register_contract_cover(lookup, *, condition=None, covered_ids=None) -> None:
+    global contract_covering, contract_cover_condition, contract_cover_of  # set once, when the higher app loads
     contract_covering = lookup
     contract_cover_condition = condition
+    contract_cover_of = covered_ids
+
+
+def mark_cover(*, customers, on: dt.date) -> None:
+    """The call-logging look-up (issue 16): each listed product's and site's cover on ``on``, as
+    ``product.cover_hint`` ("warranty", "contract" or "") and ``site.cover_hint`` ("contract" or ""), so choosing
+    one sets the form's cover; the service decides again when the call is saved. Two queries for the whole list."""
+    sites = [site for customer in customers for site in customer.sites.all()]
+    products = [product for customer in customers for product in customer.products.all()]
+    covered_products: set = set()
+    covered_sites: set = set()
+    if contract_cover_of is not None and (sites or products):
+        site_ids = {site.pk for site in sites} | {p.site_id for p in products if p.site_id}
+        covered_products, covered_sites = contract_cover_of(
+            product_ids={p.pk for p in products}, site_ids=site_ids, on=on
+        )
+    for site in sites:
+        site.cover_hint = RepairCall.Coverage.CONTRACT if site.pk in covered_sites else ""
+    for product in products:
+        if product.in_warranty_on(on):
+            product.cover_hint = RepairCall.Coverage.WARRANTY
+        elif product.pk in covered_products or product.site_id in covered_sites:
+            product.cover_hint = RepairCall.Coverage.CONTRACT
+        else:
+            product.cover_hint = ""
 
 
 def contract_covers(*, product: Product | None, site: Site | None, on: dt.date) -> bool:

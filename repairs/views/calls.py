@@ -28,8 +28,10 @@ def _form_error(form, exc: ApplicationError) -> None:
     form.add_error(field, exc.message)
 
 
-# How often a board polls while the push is down (with the push it reads its rows only when told).
+# How often a board polls while the push is down (with the push it reads its rows only when told), and how
+# long it waits before trying the push again after it was told the push is unavailable.
 BOARD_POLL_SECONDS = 10
+BOARD_RETRY_SECONDS = 30
 
 
 @require_GET
@@ -68,6 +70,7 @@ def board(request):
     # Pushed refreshes (servicedesk/push.py) where the user has a board scope; polling otherwise.
     context["live"] = board_scope(user=user) is not None
     context["poll_seconds"] = BOARD_POLL_SECONDS
+    context["retry_seconds"] = BOARD_RETRY_SECONDS
     return render(request, "repairs/board.html", context)
 
 

@@ -14,7 +14,8 @@
   const announcer = document.getElementById("board-announcer");
   const soundButton = document.getElementById("board-sound");
   const pollMs = 1000 * (parseInt(root.dataset.pollSeconds, 10) || 10);
-  const retryMs = 30000; // a push that said "unavailable" is tried again this often
+  // A push that said "unavailable" is tried again this often (the page polls meanwhile).
+  const retryMs = 1000 * (parseInt(root.dataset.retrySeconds, 10) || 30);
   const graceMs = 6000; // a stream that dropped may come back by itself this fast (the server's retry)
   const baseTitle = document.title;
   const counters = { push: 0, poll: 0, ready: 0, dispatch: 0 };

@@ -35,12 +35,22 @@ document.addEventListener("keydown", function (event) {
   }
 });
 
-// Choosing a customer chooses its only site and its only product; a product in warranty sets the cover.
+// Choosing a customer chooses its only site and its only product; the chosen product's warranty, or a running
+// maintenance contract on the product or its site, sets the cover (until the dispatcher picks one by hand).
+function coverOfChoices(form) {
+  const product = form.querySelector("input[name=product]:checked");
+  const site = form.querySelector("input[name=site]:checked");
+  return (product && product.dataset.cover) || (site && site.dataset.cover) || "";
+}
+
 document.addEventListener("change", function (event) {
   const target = event.target;
   const form = target.form;
   if (!form || form.id !== "call-log-form") {
     return;
+  }
+  if (target.matches("select[name=coverage]")) {
+    form.dataset.coverChosen = "1"; // setting .value below fires no change event: this one is the dispatcher's
   }
   if (target.matches("input[name=customer]")) {
     const option = target.closest(".customer-option");
@@ -52,8 +62,15 @@ document.addEventListener("change", function (event) {
       }
     }
   }
-  if (target.matches("input[name=product]") && target.dataset.cover && form.elements.coverage) {
-    form.elements.coverage.value = target.dataset.cover;
+  if (target.matches("input[name=product], input[name=site]") && form.elements.coverage && !form.dataset.coverChosen) {
+    const cover = coverOfChoices(form);
+    if (cover) {
+      form.elements.coverage.value = cover;
+      form.dataset.coverSet = "1";
+    } else if (form.dataset.coverSet) {
+      form.elements.coverage.value = "unknown";  // a cover set for the previous choice does not carry over
+      delete form.dataset.coverSet;
+    }
   }
 });
 

@@ -149,3 +149,68 @@ def test_a_call_at_a_covered_site_without_a_product_is_a_contract_call(dispatche
     )
     call = log_call(dispatcher=dispatcher, site=site)
     assert call.coverage == RepairCall.Coverage.CONTRACT
+
+
+# --- Issue 16: the call-logging look-up shows the cover a call would get, so choosing sets the form's cover ---------
+
+
+def _lookup(client, dispatcher, q):
+    from django.urls import reverse
+
+    client.force_login(dispatcher)
+    return client.get(reverse("repairs:customer_lookup"), {"q": q}).text
+
+
+def test_the_lookup_marks_a_product_and_a_site_under_a_running_contract(client, dispatcher, make_contract, customer):
+    today = timezone.localdate()
+    covered_site, other_site = SiteFactory(customer=customer), SiteFactory(customer=customer)
+    at_covered_site = ProductFactory(customer=customer, site=covered_site, warranty_end=None)
+    named = ProductFactory(customer=customer, site=other_site, warranty_end=None)
+    in_warranty = ProductFactory(customer=customer, site=covered_site, warranty_end=today + dt.timedelta(days=3))
+    bare = ProductFactory(customer=customer, site=other_site, warranty_end=None)
+    around_today = {"start_on": today - dt.timedelta(days=5), "end_on": today + dt.timedelta(days=5)}
+    make_contract(user=dispatcher, customer=customer, sites=[covered_site], **around_today)
+    make_contract(user=dispatcher, customer=customer, product=named, **around_today)
+    page = _lookup(client, dispatcher, customer.name)
+    assert f'id="site-{covered_site.pk}" data-cover="contract"' in page
+    assert f'id="site-{other_site.pk}">' in page
+    assert f'id="product-{at_covered_site.pk}" data-cover="contract"' in page
+    assert f'id="product-{named.pk}" data-cover="contract"' in page
+    assert f'id="product-{in_warranty.pk}" data-cover="warranty"' in page  # warranty comes first
+    assert f'id="product-{bare.pk}">' in page
+    # What the look-up promised is what the service decides when the call is saved.
+    assert log_call(dispatcher=dispatcher, site=other_site, product=named).coverage == RepairCall.Coverage.CONTRACT
+    assert log_call(dispatcher=dispatcher, site=other_site, product=bare).coverage == RepairCall.Coverage.UNKNOWN
+
+
+def test_a_lapsed_contract_marks_nothing_in_the_lookup(client, dispatcher, make_contract, customer, site, product):
+    today = timezone.localdate()
+    make_contract(
+        user=dispatcher,
+        customer=customer,
+        product=product,
+        sites=[site],
+        start_on=today - dt.timedelta(days=400),
+        end_on=today - dt.timedelta(days=1),
+    )
+    page = _lookup(client, dispatcher, customer.name)
+    assert 'data-cover="contract"' not in page
+
+
+def test_the_lookup_reads_cover_in_a_fixed_number_of_queries(
+    client, dispatcher, make_contract, customer, django_assert_max_num_queries
+):
+    today = timezone.localdate()
+    around_today = {"start_on": today - dt.timedelta(days=5), "end_on": today + dt.timedelta(days=5)}
+    first = SiteFactory(customer=customer)
+    ProductFactory(customer=customer, site=first, warranty_end=None)
+    make_contract(user=dispatcher, customer=customer, sites=[first], **around_today)
+    _lookup(client, dispatcher, customer.name)
+    with django_assert_max_num_queries(20) as one:
+        _lookup(client, dispatcher, customer.name)
+    for _ in range(5):
+        site = SiteFactory(customer=customer)
+        ProductFactory(customer=customer, site=site, warranty_end=None)
+        make_contract(user=dispatcher, customer=customer, sites=[site], **around_today)
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        assert _lookup(client, dispatcher, customer.name).count('data-cover="contract"') >= 10

@@ -13,6 +13,7 @@ from django.db import connections
 from django.urls import reverse
 
 from repairs.models import RepairCall
+from servicedesk.push import push_pause
 from servicedesk.roles import Role
 from tests.asgi import asgi_server
 from tests.browser import launched_chromium
@@ -54,11 +55,18 @@ def _board(browser, server, username, **options):
     return context, page, problems
 
 
-def _wait_live(page):
+def _until(page, check, *, what: str, timeout_ms: int = TIMEOUT_MS) -> None:
+    """Wait until ``check()`` holds, polling (no wait_for_function: the page's CSP forbids evaluating a string)."""
+    for _ in range(timeout_ms // 100):
+        if check():
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"still waiting for {what}")
+
+
+def _wait_live(page, *, reads: int = 1):
     page.wait_for_selector("#board-live[data-mode=live]")
-    page.wait_for_function(
-        "() => JSON.parse(document.getElementById('board-live').dataset.refreshes || '{}').ready >= 1"
-    )
+    _until(page, lambda: _refreshes(page).get("ready", 0) >= reads, what=f"{reads} read(s) of the rows on connecting")
 
 
 def _refreshes(page) -> dict:
@@ -200,6 +208,41 @@ def test_with_the_push_channel_down_the_board_polls_and_says_so(chromium_browser
         _row(page, call).wait_for(timeout=POLL_WAIT_MS)
         assert page.get_attribute("#board-live", "data-last-refresh") == "poll"
         assert _refreshes(page).get("push", 0) == 0
+        problems.assert_none("board")
+    finally:
+        context.close()
+
+
+def test_the_board_goes_live_again_by_itself_once_the_push_is_back(
+    chromium_browser, server, dispatcher, settings, monkeypatch
+):
+    from repairs.views import calls as call_views
+
+    monkeypatch.setattr(call_views, "BOARD_RETRY_SECONDS", 2)  # the page tries the push again every 2 s
+    working = settings.REDIS_URL
+    context, page, problems = _board(chromium_browser, server, dispatcher.username)
+    try:
+        _wait_live(page)
+        settings.REDIS_URL = "redis://127.0.0.1:1/0"  # Redis is down for the push
+        server.take_push_down()
+        page.wait_for_selector("#board-live[data-mode=polling]")
+        assert "unavailable" in page.inner_text("#board-live-status")
+        assert page.get_attribute("#board-live-status", "role") == "status"  # the change of mode is announced
+        during = log_call(dispatcher=dispatcher, problem="Logged while the push is down")
+
+        # Redis is back: the page's next try of the stream finds it and the board is live again.
+        settings.REDIS_URL = working
+        push_pause.end()  # the failed publish paused push for this process; the outage is over
+        page.wait_for_selector("#board-live[data-mode=live]", timeout=POLL_WAIT_MS)
+        assert "Live" in page.inner_text("#board-live-status")
+        _row(page, during).wait_for(timeout=POLL_WAIT_MS)  # nothing made meanwhile is lost
+        _until(page, lambda: _refreshes(page).get("ready", 0) >= 2, what="the rows read again on reconnecting")
+
+        polls = _refreshes(page).get("poll", 0)
+        after = log_call(dispatcher=dispatcher, problem="Logged once the push is back")
+        _row(page, after).wait_for()
+        assert page.get_attribute("#board-live", "data-last-refresh") == "push"
+        assert _refreshes(page).get("poll", 0) == polls  # live again: the board no longer polls
         problems.assert_none("board")
     finally:
         context.close()

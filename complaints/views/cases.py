@@ -182,12 +182,12 @@ def _record_forms(*, user, case, returns, actions) -> dict:
     return forms
 
 
-def _follow_up_owed(*, user, case, bound=None) -> dict:
+def _follow_up_owed(*, user, case, follow_ups, bound=None) -> dict:
     """Clause 二十八 on the case page: why closing would be refused for the supervisor's follow-up, and the
     follow-up form right there when the user is the one who records it (else the page links to the complaint)."""
     if case.opinion_id is None or case.status in (ComplaintCase.Status.CLOSED, ComplaintCase.Status.AUDITED):
         return {}
-    refusal = follow_up_refusal(opinion=case.opinion)
+    refusal = follow_up_refusal(opinion=case.opinion, follow_ups=follow_ups)
     if not refusal and bound is None:
         return {}
     form = bound or (FollowUpForm() if may_record_follow_up(user=user, opinion=case.opinion) else None)
@@ -216,6 +216,7 @@ def case_detail_response(request, case, *, stage_bound=None, record_bound=None, 
         action.confirm_form = record_forms.get(("action_confirm", action.pk))
     new_forms = {kind: form for (kind, pk), form in record_forms.items() if pk is None}
     costs = list(case.costs.all())
+    follow_ups = list(case.opinion.follow_ups.select_related("supervisor")) if case.opinion_id else []
     return render(
         request,
         "complaints/case_detail.html",
@@ -232,8 +233,8 @@ def case_detail_response(request, case, *, stage_bound=None, record_bound=None, 
             "stage_forms": stage_forms,
             "new_forms": new_forms,
             "loss": case.loss_amount(returns=returns, costs=costs),
-            "follow_ups": list(case.opinion.follow_ups.select_related("supervisor")) if case.opinion_id else [],
-            "follow_up_owed": _follow_up_owed(user=user, case=case, bound=follow_up_bound),
+            "follow_ups": follow_ups,
+            "follow_up_owed": _follow_up_owed(user=user, case=case, follow_ups=follow_ups, bound=follow_up_bound),
         },
         status=status,
     )

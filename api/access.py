@@ -12,8 +12,14 @@ older generation is never used. The generation is replaced when the change is ma
 transaction commits, so an entry read from the database between the two is dropped too. Each entry also
 carries the user's ``is_superuser`` (read with the token on every request) and lives at most ``TTL``
 seconds: a change written around the ORM (raw SQL, a bulk insert of group rows) is seen within that time.
+
+If the cache is unreachable the request reads the database as without it, and a failed generation change is
+logged (a migrate or a role change in the admin still succeeds); entries kept before the outage expire after
+``TTL``. After a failure this process leaves the cache alone for a while (``cache_pause``), as the dispatch
+board does (repairs/board_cache.py).
 """
 
+import logging
 import uuid
 
 from django.contrib.auth import get_user_model
@@ -23,8 +29,23 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
+from servicedesk.pauses import Pause
+
+log = logging.getLogger(__name__)
+
 GENERATION_KEY = "api:access:generation"
 TTL = 60  # seconds
+cache_pause = Pause("API permissions cache")
+
+
+def _failed(what: str) -> None:
+    cache_pause.start()
+    log.warning(
+        "API permissions cache unavailable (%s); reading the database for %s s",
+        what,
+        cache_pause.seconds,
+        exc_info=True,
+    )
 
 
 def _user_key(user_id: int) -> str:
@@ -37,22 +58,31 @@ def user_access_load(user) -> None:
     Fills what the authentication backend fills on its first ``has_perm`` (``_perm_cache`` and
     ``role_codes``), so the rest of the request asks the database nothing more about them.
     """
-    if not (user.is_active and user.pk):
-        return
+    if not (user.is_active and user.pk) or cache_pause.active():
+        return  # the backend reads them on the first has_perm
     key = _user_key(user.pk)
-    found = cache.get_many([GENERATION_KEY, key])
-    generation, entry = found.get(GENERATION_KEY), found.get(key)
-    if generation is not None and entry is not None and entry[0] == generation and entry[1] == user.is_superuser:
+    try:
+        found = cache.get_many([GENERATION_KEY, key])
+        generation, entry = found.get(GENERATION_KEY), found.get(key)
+        if generation is None:
+            cache.add(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+            generation = cache.get(GENERATION_KEY)
+    except Exception:
+        _failed("reading")
+        return
+    if generation is None:  # a cache that keeps nothing: never take an entry for "no change"
+        return
+    if entry is not None and entry[0] == generation and entry[1] == user.is_superuser:
         user._perm_cache = set(entry[2])
         user.role_codes = entry[3]
         return
-    if generation is None:
-        cache.add(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
-        generation = cache.get(GENERATION_KEY)
-    # The generation is read before the database: a change committed meanwhile replaces it, and this entry,
+    # The generation was read before the database: a change committed meanwhile replaces it, and this entry,
     # written under the old one, is never used.
     permissions = frozenset(user.get_all_permissions())
-    cache.set(key, (generation, user.is_superuser, permissions, frozenset(user.role_codes)), TTL)
+    try:
+        cache.set(key, (generation, user.is_superuser, permissions, frozenset(user.role_codes)), TTL)
+    except Exception:
+        _failed("keeping")
 
 
 def access_changed(**kwargs) -> None:
@@ -62,7 +92,12 @@ def access_changed(**kwargs) -> None:
 
 
 def _new_generation() -> None:
-    cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+    if cache_pause.active():
+        return  # entries kept before the outage expire by themselves
+    try:
+        cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+    except Exception:
+        _failed("changing the generation")
 
 
 def _membership_changed(action: str, **kwargs) -> None:

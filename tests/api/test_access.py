@@ -133,3 +133,20 @@ def test_a_new_user_row_replaces_the_generation(db, unit):
     before = cache.get(access.GENERATION_KEY)
     UserFactory(username="newcomer", unit=unit)  # its id may be one an old entry was written for
     assert cache.get(access.GENERATION_KEY) not in (None, before)
+
+
+class _Unreachable:
+    def __getattr__(self, name):
+        def fail(*args, **kwargs):
+            raise ConnectionError("Redis is down")
+
+        return fail
+
+
+def test_an_unreachable_cache_reads_the_database_and_lets_roles_change(api_for, dispatcher, monkeypatch):
+    api = api_for(dispatcher)
+    assert _status(api) == 200
+    monkeypatch.setattr(access, "cache", _Unreachable())
+    assert _queries(api) == 3  # the token, the permissions from the database, the page
+    dispatcher.groups.remove(Group.objects.get(name=Role.DISPATCHER))  # the failed generation change is logged
+    assert _status(api) == 403

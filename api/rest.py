@@ -1,7 +1,8 @@
 """How the API authenticates, throttles and answers errors (DRF plumbing, no business rules).
 
 - ``Authorization: Bearer sdk_...``: a per-user token (api.models.ApiToken); unknown, expired, revoked and
-  an inactive user's tokens all get 401 with the same message.
+  an inactive user's tokens all get 401 with the same message. The token is looked up on every request; the
+  user's permissions and roles come from a short-lived cache (api/access.py).
 - Throttled per user with DRF's throttles in the shared cache (Redis in production): the rate is a setting.
 - Errors: api/errors.py.
 """
@@ -12,6 +13,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.settings import api_settings
 from rest_framework.throttling import UserRateThrottle
 
+from .access import user_access_load
 from .services import api_token_authenticate
 
 
@@ -31,6 +33,7 @@ class TokenAuthentication(BaseAuthentication):
         token = api_token_authenticate(raw=raw)
         if token is None:
             raise exceptions.AuthenticationFailed(_("This token is not valid, has expired or was revoked."))
+        user_access_load(token.user)
         return token.user, token
 
     def authenticate_header(self, request):

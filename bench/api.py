@@ -3,13 +3,20 @@
 Uses its own database (``--seed`` resets it and seeds 1,000,000 calls with ``bench/seed_calls.py``, as
 ``bench/records.py`` does; the name must start ``sd_bench``). Requests go through the Django test client with
 a real API token (its look-up is in every request), p50/p95 over ``--rounds`` requests, queries counted.
+
+``--profile [N]`` adds a cProfile of the first page and of the create (the N heaviest lines by cumulative
+time). With ``--seed --calls 40000`` the bench is tried out on a small database (the deep page is then half the
+unit's calls down instead of 20,000): a check that it runs, not a figure.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import json
 import os
+import pstats
 import statistics
 import sys
 import time
@@ -32,6 +39,14 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", action="store_true", help="reset, migrate and seed the calls first")
     parser.add_argument("--calls", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=60)
+    parser.add_argument(
+        "--profile",
+        type=int,
+        nargs="?",
+        const=25,
+        metavar="N",
+        help="after the timings, profile the first page and the create (cProfile, N lines each, cumulative)",
+    )
     args = parser.parse_args(argv)
     import dispatch
 
@@ -64,9 +79,10 @@ def main(argv=None) -> int:
     dispatcher = User.objects.get(username="bench-disp-01")
     head_office = User.objects.get(username="bench-hq")
     tokens = {u.pk: api_token_create(user=u, name="bench", lifetime_days=1)[1] for u in (dispatcher, head_office)}
-    deep = (
-        RepairCall.objects.filter(unit=dispatcher.unit).order_by("-received_at", "-id").values_list("received_at", "id")
-    )[20000]
+    unit_calls = RepairCall.objects.filter(unit=dispatcher.unit)
+    # 20,000 calls down; half the unit's calls on a small seed (a try-out of the bench, not a figure).
+    depth = min(20000, unit_calls.count() // 2)
+    deep = unit_calls.order_by("-received_at", "-id").values_list("received_at", "id")[depth]
     deep_cursor = f"1_{int(deep[0].timestamp() * 1_000_000)}_{deep[1]}"
     sample = RepairCall.objects.filter(unit=dispatcher.unit).order_by("-id").first()
     url = "/api/v1/calls/"
@@ -119,11 +135,43 @@ def main(argv=None) -> int:
         assert response.status_code == 201, response.content[:300]
         if n:  # the first one warms the caches
             times.append(elapsed)
+    with CaptureQueriesContext(connection) as ctx:
+        body["problem"] = "API bench call, queries counted"
+        response = client.post(url, json.dumps(body), content_type="application/json", **headers)
+        assert response.status_code == 201, response.content[:300]
     print(
         f"{'API create a call':38} {statistics.median(times):8.1f} {pct(times, 95):8.1f} {25:>7} "
-        f"{'':8}  {os.getloadavg()[0]:.2f} {'ok' if pct(times, 95) <= 25 else 'MISSED'}"
+        f"{len(ctx.captured_queries):8d}  {os.getloadavg()[0]:.2f} {'ok' if pct(times, 95) <= 25 else 'MISSED'}"
     )
+    if args.profile:
+        _profile(args, client, url, tokens[dispatcher.pk], body)
     return 0
+
+
+def _profile(args, client, url, raw, body) -> None:
+    """cProfile of ``--rounds`` first pages and as many creates (timings off: the profiler slows everything)."""
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    for name, request in (
+        ("API calls: first page", lambda n: client.get(url, **headers)),
+        (
+            "API create a call",
+            lambda n: client.post(
+                url,
+                json.dumps({**body, "problem": f"API profile call {n}"}),
+                content_type="application/json",
+                **headers,
+            ),
+        ),
+    ):
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for n in range(args.rounds):
+            request(n)
+        profiler.disable()
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.profile)
+        print(f"\n--- profile: {name}, {args.rounds} requests ---")
+        print(out.getvalue())
 
 
 if __name__ == "__main__":

@@ -5,8 +5,3 @@ from django.utils.translation import gettext_lazy as _
 class ApiConfig(AppConfig):
     name = "api"
     verbose_name = _("REST API")
-
-    def ready(self):
-        from .access import connect_signals
-
-        connect_signals()

@@ -2,7 +2,7 @@
 
 - ``Authorization: Bearer sdk_...``: a per-user token (api.models.ApiToken); unknown, expired, revoked and
   an inactive user's tokens all get 401 with the same message. The token is looked up on every request; the
-  user's permissions and roles come from a short-lived cache (api/access.py).
+  user's permissions and roles come from the short-lived cache every request uses (servicedesk.backends).
 - Throttled per user with DRF's throttles in the shared cache (Redis in production): the rate is a setting.
 - Errors: api/errors.py.
 """
@@ -13,7 +13,6 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.settings import api_settings
 from rest_framework.throttling import UserRateThrottle
 
-from .access import user_access_load
 from .services import api_token_authenticate
 
 
@@ -33,7 +32,6 @@ class TokenAuthentication(BaseAuthentication):
         token = api_token_authenticate(raw=raw)
         if token is None:
             raise exceptions.AuthenticationFailed(_("This token is not valid, has expired or was revoked."))
-        user_access_load(token.user)
         return token.user, token
 
     def authenticate_header(self, request):

@@ -6,9 +6,12 @@ cache (Redis in production, so every web process and the worker see one copy) fo
 (a minute): a page then reads them in one cache round trip instead of a query PostgreSQL plans each time.
 
 What changes them invalidates them at once, in every process (``servicedesk.apps`` connects the signals):
-a user's groups or own permissions, a group's permissions, a group renamed or deleted, a permission
-deleted, bump one generation that every kept entry carries; saving or deleting a user (made inactive,
-made superuser) drops that user's entry. Without a shared cache (the embedded demo, one web process) the
+a user's groups or own permissions and a group's permissions (from either side), a group, permission or
+content type saved or deleted, a migration, bump one generation that every kept entry carries; saving or
+deleting a user (made inactive, made superuser, a new row reusing an old id) drops that user's entry, and an
+entry also carries ``is_superuser`` (read with the user on every request). The generation changes when the
+change is made and again when its transaction commits. A change written around the ORM (raw SQL) is seen
+within ``PERMISSIONS_SECONDS``. Without a shared cache (the embedded demo, one web process) the
 cache is the process's own memory and the expiry bounds what another process may still hold. With the
 cache unreachable, the database answers (and the process leaves the cache alone for a while, as the board does).
 """
@@ -41,26 +44,41 @@ def _user_key(user_id) -> str:
     return f"{NAMESPACE}:user:{user_id}"
 
 
+def _failed(what: str) -> None:
+    cache_pause.start()
+    log.warning(
+        "permissions cache unavailable (%s); reading the database for %s s", what, cache_pause.seconds, exc_info=True
+    )
+
+
 def _now_and_on_commit(change) -> None:
     # Now, for this transaction's own reads; again at commit, for an entry another process read from the rows
     # as they were before the commit and kept under the new generation.
     def safely():
+        if cache_pause.active():
+            return  # entries kept before the outage expire by themselves (PERMISSIONS_SECONDS)
         try:
             change()
-        except Exception:  # the cache is down: what it holds expires within PERMISSIONS_SECONDS
-            cache_pause.start()
-            log.warning("permissions cache unavailable: a change is not announced", exc_info=True)
+        except Exception:
+            _failed("announcing a change")
 
     safely()
     transaction.on_commit(safely)
 
 
 def permissions_changed(**_kwargs) -> None:
-    """Every kept entry is stale (a group's permissions, a user's groups…): a new generation."""
+    """Every kept entry is stale (a group's permissions or name, a permission, a migration…): a new generation."""
     _now_and_on_commit(lambda: cache.set(_generation_key(), uuid.uuid4().hex, None))
 
 
+def membership_changed(*, action: str, **_kwargs) -> None:
+    """A user's groups or own permissions, or a group's permissions, changed (either side of the relation)."""
+    if action in ("post_add", "post_remove", "post_clear"):
+        permissions_changed()
+
+
 def user_changed(*, instance, **_kwargs) -> None:
+    """A user saved (made inactive or superuser) or deleted, or a new row that may reuse an old id: its entry goes."""
     key = _user_key(instance.pk)
     _now_and_on_commit(lambda: cache.delete(key))
 
@@ -91,20 +109,23 @@ def _kept(user_obj) -> tuple[frozenset, frozenset]:
         kept = cache.get_many([generation_key, user_key])
         generation = kept.get(generation_key)
         entry = kept.get(user_key)
-        if generation is not None and entry is not None and entry[0] == generation:
-            return entry[1], entry[2]
         if generation is None:
-            generation = uuid.uuid4().hex
-            if not cache.add(generation_key, generation, None):  # another process set it a moment ago
-                generation = cache.get(generation_key)
-        perms, roles = _read(user_obj)
-        if generation is not None:
-            cache.set(user_key, (generation, perms, roles), PERMISSIONS_SECONDS)
-        return perms, roles
-    except Exception:  # any failure of the cache: the database answers (servicedesk.pauses)
-        cache_pause.start()
-        log.warning("permissions cache unavailable; reading the database for %s s", cache_pause.seconds, exc_info=True)
+            cache.add(generation_key, uuid.uuid4().hex, None)  # or another process's, set a moment ago
+            generation = cache.get(generation_key)
+    except Exception:
+        _failed("reading")
         return _read(user_obj)
+    if entry is not None and generation is not None and entry[:2] == (generation, user_obj.is_superuser):
+        return entry[2], entry[3]
+    # The generation was read before the database: a change committed meanwhile replaces it, and this entry,
+    # written under the old one, is never used.
+    perms, roles = _read(user_obj)
+    if generation is not None:  # None: a cache that keeps nothing, never taken for "no change"
+        try:
+            cache.set(user_key, (generation, user_obj.is_superuser, perms, roles), PERMISSIONS_SECONDS)
+        except Exception:
+            _failed("keeping")
+    return perms, roles
 
 
 class UnitModelBackend(ModelBackend):

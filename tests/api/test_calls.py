@@ -83,7 +83,7 @@ def test_the_list_runs_the_same_number_of_queries_for_5_and_40_calls(api_for, di
     for i in range(5, 40):
         _call(dispatcher, minutes_ago=i, contact_name="Mr Wang")
     assert _queries(api, **params) == few
-    assert few <= 4  # the token, the page (1-3 with a search); the permissions are cached (api/access.py)
+    assert few <= 4  # the token, the page (1-3 with a search); the permissions are cached (servicedesk.backends)
 
 
 def _log_payload(dispatcher, **extra):

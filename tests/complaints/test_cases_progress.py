@@ -70,7 +70,7 @@ def test_the_progress_bar_reads_in_chinese(client, flow, people):
     stage, state, current, text = steps[1]
     assert (stage, state, current) == ("investigation", CURRENT, "step")
     assert label in text and "当前阶段" in text
-    assert "已完成" in steps[0][3] and "待办" in steps[2][3]
+    assert "已完成" in steps[0][3] and "未开始" in steps[2][3]
 
 
 def _rules(days=1):

@@ -40,10 +40,12 @@ FEN = Decimal("0.01")  # money to the fen
 
 
 def _get(qs: QuerySet, pk: int):
-    try:
-        return qs.get(pk=pk)
-    except qs.model.DoesNotExist:
-        raise Http404 from None
+    # One row by primary key: read as a list, not with get(), whose LIMIT 21 makes PostgreSQL weigh fast-start
+    # plans for every order of the joins (the call page's query: 4.3 ms of planning against 1.6 ms without it).
+    found = list(qs.filter(pk=pk))
+    if not found:
+        raise Http404
+    return found[0]
 
 
 def units_for_filter(*, user) -> QuerySet:
@@ -620,28 +622,27 @@ def call_detail_get_for_user(*, user, pk: int) -> RepairCall:
                     "cover",
                     output_field=CharField(),
                 ),
-                delimiter=Value(_VOUCHER_SEP),
-                order_by="pk",
+                delimiter=Value(_VOUCHER_SEP),  # in no order: SQLite cannot order an aggregate; sorted below
             )
         )
         .values("packed")
         .order_by()
     )
-    try:
-        call = (
-            scope_to_user(RepairCall.objects.all(), user=user)
-            .select_related("unit", "customer", "site", "zone", "product", "technician", "created_by", "repair_card")
-            .annotate(fee_balance_owed=Subquery(balance), packed_vouchers=Subquery(vouchers, output_field=CharField()))
-            .get(pk=pk)
-        )
-    except RepairCall.DoesNotExist:
-        raise Http404 from None
+    call = _get(
+        scope_to_user(RepairCall.objects.all(), user=user)
+        .select_related("unit", "customer", "site", "zone", "product", "technician", "created_by", "repair_card")
+        .annotate(fee_balance_owed=Subquery(balance), packed_vouchers=Subquery(vouchers, output_field=CharField())),
+        pk,
+    )
     owed = call.fee_balance_owed
     call.fee_balance_owed = Decimal(owed).quantize(FEN) if owed else Decimal("0.00")
-    call.voucher_list = [
-        CallVoucher(int(pk_), number, status, cover)
-        for pk_, number, status, cover in (
-            item.split(_FIELD_SEP) for item in (call.packed_vouchers or "").split(_VOUCHER_SEP) if item
-        )
-    ]
+    call.voucher_list = sorted(
+        (
+            CallVoucher(int(pk_), number, status, cover)
+            for pk_, number, status, cover in (
+                item.split(_FIELD_SEP) for item in (call.packed_vouchers or "").split(_VOUCHER_SEP) if item
+            )
+        ),
+        key=lambda voucher: voucher.pk,
+    )
     return call

@@ -250,20 +250,15 @@ def search_plan(*, user, q: str) -> SearchPlan | None:
             )
         )
         if whole.digits:
-            # The trigram index finds the candidates (LIKE on the indexed text), the equality keeps the exact ones.
+            # The digits of the phones have their own b-tree indexes (records.0003): a key look-up each.
             digits_expr = search.PHONE_DIGITS.format(col="c.contact_phone")
-            exact.append(
-                (
-                    f"{search.qualified(search.CALL_TEXT, 'c')} LIKE %s AND {digits_expr} = %s",
-                    [search.like_pattern(whole.digits), whole.digits],
-                )
-            )
+            exact.append((f"{digits_expr} = %s", [whole.digits]))
             customer_digits = search.PHONE_DIGITS.format(col="k.phone")
             exact.append(
                 (
                     f"c.customer_id IN (SELECT k.id FROM repairs_customer k WHERE {scope_k} AND "  # noqa: S608 - constant SQL; every value is a parameter
-                    f"{search.qualified(search.CUSTOMER_TEXT, 'k')} LIKE %s AND {customer_digits} = %s)",
-                    [*scope_params, search.like_pattern(whole.digits), whole.digits],
+                    f"{customer_digits} = %s)",
+                    [*scope_params, whole.digits],
                 )
             )
         for n, (condition, condition_params) in enumerate(exact):

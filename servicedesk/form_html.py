@@ -37,8 +37,9 @@ def _attrs(bound_field, widget, *, extra_class: str = "") -> dict:
     attrs["class"] = css
     if bound_field.errors:
         attrs["aria-invalid"] = "true"
-    if bound_field.help_text:
-        attrs["aria-describedby"] = f"{bound_field.auto_id}_helptext"
+    if bound_field.help_text:  # besides the errors' block (Django names it when there are errors)
+        described = [*attrs.get("aria-describedby", "").split(), f"{bound_field.auto_id}_helptext"]
+        attrs["aria-describedby"] = " ".join(dict.fromkeys(described))
     return attrs
 
 
@@ -78,11 +79,15 @@ def widget_html(bound_field, *, extra_class: str = "") -> str:
 
 
 def _errors_html(bound_field) -> str:
-    return "".join(
-        f'<span id="error_{i}_{e(bound_field.auto_id)}" class="invalid-feedback d-block"><strong>{e(str(error))}'
-        f"</strong></span>"
+    """The field's errors in one block whose id the input's ``aria-describedby`` names (as crispy's does)."""
+    if not bound_field.errors:
+        return ""
+    auto_id = e(bound_field.auto_id)
+    errors = "".join(
+        f'<span id="error_{i}_{auto_id}"><strong>{e(str(error))}</strong></span>'
         for i, error in enumerate(bound_field.errors, start=1)
     )
+    return f'<div id="{auto_id}_error" class="invalid-feedback d-block">{errors}</div>'
 
 
 def field_html(bound_field, *, wrapper_class: str = "mb-3") -> SafeString:

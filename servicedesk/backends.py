@@ -102,7 +102,7 @@ def _read(user_obj) -> tuple[frozenset, frozenset]:
 
 
 def _kept(user_obj) -> tuple[frozenset, frozenset]:
-    if cache_pause.active():
+    if user_obj.pk is None or cache_pause.active():  # an unsaved user has no entry of its own
         return _read(user_obj)
     generation_key, user_key = _generation_key(), _user_key(user_obj.pk)
     try:

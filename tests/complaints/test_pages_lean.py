@@ -3,8 +3,6 @@
 import re
 from decimal import Decimal
 
-from django.db import DEFAULT_DB_ALIAS, connections
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -13,16 +11,9 @@ from complaints.case_forms import ActionProposeForm, ReturnForm
 from complaints.services import opinion_follow_up_record
 from complaints.stages import action_owners
 from tests.factories import UserFactory
+from tests.page_queries import page_queries
 
 BUDGET = 8
-
-
-def _queries(client, url) -> tuple[int, str]:
-    client.get(url)  # the first request of a process fills its caches (content types, templates)
-    with CaptureQueriesContext(connections[DEFAULT_DB_ALIAS]) as captured:
-        response = client.get(url)
-    assert response.status_code == 200, url
-    return len(captured.captured_queries), response.text
 
 
 def test_the_opinion_page_costs_the_same_with_one_follow_up_and_with_six(client, flow, people):
@@ -39,8 +30,8 @@ def test_the_opinion_page_costs_the_same_with_one_follow_up_and_with_six(client,
         )
     for user in (people["service"], people["supervisor"]):
         client.force_login(user)
-        few, _page = _queries(client, reverse("complaints:opinion_detail", args=[quiet.opinion_id]))
-        many, page = _queries(client, reverse("complaints:opinion_detail", args=[busy.opinion_id]))
+        few, _page = page_queries(client, reverse("complaints:opinion_detail", args=[quiet.opinion_id]))
+        many, page = page_queries(client, reverse("complaints:opinion_detail", args=[busy.opinion_id]))
         assert few == many <= BUDGET, (user, few, many)
         assert all(f"follow-up {i}" in page for i in range(6))
 
@@ -81,8 +72,8 @@ def test_the_case_page_costs_the_same_with_nothing_behind_it_and_with_five_of_ev
     _busy(flow, people, busy)
     for user in (people["gm_office"], people["dispatcher"], people["factory"]):
         client.force_login(user)
-        few, _page = _queries(client, quiet.get_absolute_url())
-        many, page = _queries(client, busy.get_absolute_url())
+        few, _page = page_queries(client, quiet.get_absolute_url())
+        many, page = page_queries(client, busy.get_absolute_url())
         assert few == many <= CASE_PAGE_QUERIES_NOW, (user, few, many)
         assert all(f"proposal {i}" in page and f"cost {i}" in page and f"INV-{i}" in page for i in range(5))
 

@@ -3,29 +3,19 @@
 import datetime as dt
 from decimal import Decimal
 
-from django.db import DEFAULT_DB_ALIAS, connections
-from django.test.utils import CaptureQueriesContext
-
 from contracts.services import contract_planned_visits_generate, contract_term_renew
 from tests.factories import CustomerFactory, ProductFactory, SiteFactory
+from tests.page_queries import page_queries
 
 BUDGET = 8
 TODAY = dt.date.today()
 DAY = dt.timedelta(days=1)
 
 
-def _queries(client, url) -> tuple[int, str]:
-    client.get(url)  # the first request of a process fills its caches (content types, templates)
-    with CaptureQueriesContext(connections[DEFAULT_DB_ALIAS]) as captured:
-        response = client.get(url)
-    assert response.status_code == 200, url
-    return len(captured.captured_queries), response.text
-
-
 def test_the_contract_page_costs_the_same_with_one_term_and_with_three_renewals(client, dispatcher, make_contract):
     client.force_login(dispatcher)
     small = make_contract(user=dispatcher, start_on=TODAY - 10 * DAY, end_on=TODAY + 200 * DAY)
-    few, _page = _queries(client, small.get_absolute_url())
+    few, _page = page_queries(client, small.get_absolute_url())
 
     customer = CustomerFactory(unit=dispatcher.unit)
     products = [ProductFactory(customer=customer, warranty_end=None) for _ in range(5)]
@@ -48,7 +38,7 @@ def test_the_contract_page_costs_the_same_with_one_term_and_with_three_renewals(
         )
     contract_planned_visits_generate(today=TODAY)
     assert big.terms.count() == 3
-    many, page = _queries(client, big.get_absolute_url())
+    many, page = page_queries(client, big.get_absolute_url())
     assert few == many <= BUDGET, (few, many)
     for product in products:
         assert product.serial_number in page

@@ -1,25 +1,15 @@
 """The ruling page reads a fixed number of queries, at most 8, however many shares and whoever reads it (issue 17)."""
 
-from django.db import DEFAULT_DB_ALIAS, connections
-from django.test.utils import CaptureQueriesContext
-
 from penalties import services
 from penalties.forms import AdjustForm
 from penalties.models import PenaltyKind
 from servicedesk.roles import Role
 from tests.factories import UserFactory
+from tests.page_queries import page_queries
 
 from .conftest import make_ruled_case, open_and_propose
 
 BUDGET = 8
-
-
-def _queries(client, url) -> tuple[int, str]:
-    client.get(url)  # the first request of a process fills its caches (content types, templates)
-    with CaptureQueriesContext(connections[DEFAULT_DB_ALIAS]) as captured:
-        response = client.get(url)
-    assert response.status_code == 200, url
-    return len(captured.captured_queries), response.text
 
 
 def test_the_ruling_page_costs_the_same_with_one_share_and_with_eight(
@@ -36,8 +26,8 @@ def test_the_ruling_page_costs_the_same_with_one_share_and_with_eight(
     # The office that proposes (share forms, adjustments), the approver (the four-eyes check) and a manager.
     for user in (gm_office, deputy_gm, manager):
         client.force_login(user)
-        few, _page = _queries(client, one.get_absolute_url())
-        many, page = _queries(client, eight.get_absolute_url())
+        few, _page = page_queries(client, one.get_absolute_url())
+        many, page = page_queries(client, eight.get_absolute_url())
         assert few == many <= BUDGET, (user, few, many)
         for person in people:
             assert str(person) in page

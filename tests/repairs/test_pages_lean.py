@@ -8,18 +8,11 @@ from django.utils import timezone
 from repairs import services
 from repairs.models import RepairCall
 from tests.factories import CustomerFactory, ProductFactory, SiteFactory, log_call
+from tests.page_queries import page_queries
 from tests.repairs.field import call_on_site, draft_voucher
 
 # session, user (its permissions and roles are kept: servicedesk.backends), the call, its visits, its history
 CALL_DETAIL_QUERIES = 5
-
-
-def _queries(client, url):
-    client.get(url)  # the user's first request reads its permissions; every later one finds them kept
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-    assert response.status_code == 200
-    return len(captured.captured_queries), response.text
 
 
 def _reassigned(call, *, dispatcher, technicians, times):
@@ -40,8 +33,8 @@ def test_the_call_page_costs_the_same_queries_with_20_history_rows_and_10_vouche
         draft_voucher(technician=technician, call=big)
     for user in (dispatcher, technician):
         client.force_login(user)
-        few, _page = _queries(client, reverse("repairs:call_detail", args=[small.pk]))
-        many, page = _queries(client, reverse("repairs:call_detail", args=[big.pk]))
+        few, _page = page_queries(client, reverse("repairs:call_detail", args=[small.pk]))
+        many, page = page_queries(client, reverse("repairs:call_detail", args=[big.pk]))
         assert few == many <= CALL_DETAIL_QUERIES, (user, few, many)
         assert page.count("/vouchers/") >= 10, page[page.find("field-service") : page.find("field-service") + 600]
 
@@ -52,8 +45,8 @@ def test_a_call_with_twenty_history_rows_costs_what_a_new_one_costs(client, disp
     _reassigned(busy, dispatcher=dispatcher, technicians=(technician, technician_b), times=20)
     client.force_login(dispatcher)
     client.get(reverse("repairs:call_detail", args=[new.pk]))  # the unit's technician list, read once per process
-    few, _page = _queries(client, reverse("repairs:call_detail", args=[new.pk]))
-    many, page = _queries(client, reverse("repairs:call_detail", args=[busy.pk]))
+    few, _page = page_queries(client, reverse("repairs:call_detail", args=[new.pk]))
+    many, page = page_queries(client, reverse("repairs:call_detail", args=[busy.pk]))
     assert few == many <= CALL_DETAIL_QUERIES
     assert page.count("reassigned ") == 20
     # The dispatch form drawn without crispy: the same field names, the current technician chosen.

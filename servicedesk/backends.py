@@ -5,34 +5,27 @@ user's own and group permissions and roles (``User.role_codes``) are read in one
 cache (Redis in production, so every web process and the worker see one copy) for ``PERMISSIONS_SECONDS``
 (a minute): a page then reads them in one cache round trip instead of a query PostgreSQL plans each time.
 
-What changes them invalidates them at once, in every process (``servicedesk.apps`` connects the signals):
-a user's groups or own permissions and a group's permissions (from either side), a group, permission or
-content type saved or deleted, a migration, bump one generation that every kept entry carries; saving or
-deleting a user (made inactive, made superuser, a new row reusing an old id) drops that user's entry, and an
-entry also carries ``is_superuser`` (read with the user on every request). The generation changes when the
-change is made and again when its transaction commits. A change written around the ORM (raw SQL) is seen
-within ``PERMISSIONS_SECONDS``. Without a shared cache (the embedded demo, one web process) the
-cache is the process's own memory and the expiry bounds what another process may still hold. With the
-cache unreachable, the database answers (and the process leaves the cache alone for a while, as the board does).
+What changes them invalidates them at once, in every process (``servicedesk.apps`` connects the signals): a user's
+groups or own permissions and a group's permissions (from either side), a group, permission or content type saved or
+deleted, a migration, bump one generation that every kept entry carries; saving or deleting a user (made inactive,
+made superuser, a new row reusing an old id) drops that user's entry, and an entry also carries ``is_superuser``
+(read with the user on every request). The generation (servicedesk.generations) changes when the change is made and
+again when its transaction commits. A change written around the ORM (raw SQL) is seen within
+``PERMISSIONS_SECONDS``. Without a shared cache (the embedded demo, one web process) the cache is the process's own
+memory and the expiry bounds what another process may still hold. With the cache unreachable, the database answers
+(and the process leaves the cache alone for a while, as the board does).
 """
-
-import logging
-import uuid
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
-from django.core.cache import cache
-from django.db import transaction
 from django.db.models import CharField, Value
 
-from .pauses import Pause
+from .generations import Generation
 
 # Marks the user's group (role) names in the permissions query's result: no app label is empty.
 _ROLE = ""
 PERMISSIONS_SECONDS = 60  # also the longest a change made while the cache was unreachable can go unseen
-log = logging.getLogger(__name__)
-cache_pause = Pause("permissions cache")
 NAMESPACE = "auth-perms"  # the tests give each test its own (the cache outlives a test's rolled-back rows)
 
 
@@ -44,43 +37,24 @@ def _user_key(user_id) -> str:
     return f"{NAMESPACE}:user:{user_id}"
 
 
-def _failed(what: str) -> None:
-    cache_pause.start()
-    log.warning(
-        "permissions cache unavailable (%s); reading the database for %s s", what, cache_pause.seconds, exc_info=True
-    )
-
-
-def _now_and_on_commit(change) -> None:
-    # Now, for this transaction's own reads; again at commit, for an entry another process read from the rows
-    # as they were before the commit and kept under the new generation.
-    def safely():
-        if cache_pause.active():
-            return  # entries kept before the outage expire by themselves (PERMISSIONS_SECONDS)
-        try:
-            change()
-        except Exception:
-            _failed("announcing a change")
-
-    safely()
-    transaction.on_commit(safely)
+generation = Generation("permissions", _generation_key)
+cache_pause = generation.pause
 
 
 def permissions_changed(**_kwargs) -> None:
     """Every kept entry is stale (a group's permissions or name, a permission, a migration…): a new generation."""
-    _now_and_on_commit(lambda: cache.set(_generation_key(), uuid.uuid4().hex, None))
+    generation.replace()
 
 
 def membership_changed(*, action: str, **_kwargs) -> None:
     """A user's groups or own permissions, or a group's permissions, changed (either side of the relation)."""
     if action in ("post_add", "post_remove", "post_clear"):
-        permissions_changed()
+        generation.replace()
 
 
 def user_changed(*, instance, **_kwargs) -> None:
     """A user saved (made inactive or superuser) or deleted, or a new row that may reuse an old id: its entry goes."""
-    key = _user_key(instance.pk)
-    _now_and_on_commit(lambda: cache.delete(key))
+    generation.forget(_user_key(instance.pk))
 
 
 def _read(user_obj) -> tuple[frozenset, frozenset]:
@@ -102,29 +76,19 @@ def _read(user_obj) -> tuple[frozenset, frozenset]:
 
 
 def _kept(user_obj) -> tuple[frozenset, frozenset]:
-    if user_obj.pk is None or cache_pause.active():  # an unsaved user has no entry of its own
+    if user_obj.pk is None:  # an unsaved user has no entry of its own
         return _read(user_obj)
-    generation_key, user_key = _generation_key(), _user_key(user_obj.pk)
-    try:
-        kept = cache.get_many([generation_key, user_key])
-        generation = kept.get(generation_key)
-        entry = kept.get(user_key)
-        if generation is None:
-            cache.add(generation_key, uuid.uuid4().hex, None)  # or another process's, set a moment ago
-            generation = cache.get(generation_key)
-    except Exception:
-        _failed("reading")
+    user_key = _user_key(user_obj.pk)
+    token, found = generation.current(user_key)
+    if token is None:  # the cache keeps nothing or is unreachable
         return _read(user_obj)
-    if entry is not None and generation is not None and entry[:2] == (generation, user_obj.is_superuser):
+    entry = found.get(user_key)
+    if entry is not None and entry[:2] == (token, user_obj.is_superuser):
         return entry[2], entry[3]
     # The generation was read before the database: a change committed meanwhile replaces it, and this entry,
     # written under the old one, is never used.
     perms, roles = _read(user_obj)
-    if generation is not None:  # None: a cache that keeps nothing, never taken for "no change"
-        try:
-            cache.set(user_key, (generation, user_obj.is_superuser, perms, roles), PERMISSIONS_SECONDS)
-        except Exception:
-            _failed("keeping")
+    generation.keep(user_key, (token, user_obj.is_superuser, perms, roles), PERMISSIONS_SECONDS)
     return perms, roles
 
 

@@ -14,11 +14,10 @@ import datetime as dt
 import http.client
 import json
 import logging
-import secrets
 import time
 from urllib.parse import urlsplit
 
-from django.core.cache import cache, caches
+from django.core.cache import caches
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
@@ -27,6 +26,7 @@ from django.utils.translation import gettext as _
 from servicedesk.celery import app as celery_app
 from servicedesk.events import EVENTS, Event
 from servicedesk.exceptions import ApplicationError
+from servicedesk.generations import Generation
 from servicedesk.pauses import Pause
 
 from .models import WebhookDelivery, WebhookSubscription
@@ -72,39 +72,26 @@ def _hears(subscription: WebhookSubscription, event: Event) -> bool:
 
 
 # Which subscriptions hear what (issue 17): every logged or dispatched call asks, and they change seldom (an
-# administrator's edit). So each process keeps the active ones, under a token in the shared cache that every
-# change of a subscription replaces, when made and again after it commits (``subscriptions_changed``, connected
-# to the model's saves and deletions in WebhooksConfig.ready): a list read before a change is never used after
-# it, as the dispatch board's pages (repairs/board_cache.py). A missing token is replaced, never read as "no
-# change". Without the cache (Redis unreachable: this process leaves it alone for a while) the subscriptions are
-# read from the database each time; a token change missed in an outage is healed by ``SUBSCRIPTIONS_SECONDS``.
-SUBSCRIPTIONS_VERSION_KEY = "webhook-subscriptions-version"
+# administrator's edit). So each process keeps the active ones, under a token in the shared cache that every change of
+# a subscription replaces, when made and again after it commits (``subscriptions_changed``, connected to the model's
+# saves and deletions in WebhooksConfig.ready): a list read before a change is never used after it
+# (servicedesk.generations), as the dispatch board's pages (repairs/board_cache.py). A missing token is replaced,
+# never read as "no change". Without the cache (Redis unreachable: this process leaves it alone for a while) the
+# subscriptions are read from the database each time; a token change missed in an outage is healed by
+# ``SUBSCRIPTIONS_SECONDS``.
 SUBSCRIPTIONS_SECONDS = 60
-subscriptions_pause = Pause("webhook subscriptions cache")
+subscriptions_generation = Generation("webhook subscriptions", "webhook-subscriptions-version")
+subscriptions_pause = subscriptions_generation.pause
 
 
 def _read_subscriptions() -> list[WebhookSubscription]:
     return list(WebhookSubscription.objects.filter(is_active=True).only("id", "events", "unit_id"))
 
 
-def _subscriptions_failed(what: str) -> None:
-    subscriptions_pause.start()
-    log.warning("cache unavailable (%s); webhook subscriptions read from the database", what, exc_info=True)
-
-
 def active_subscriptions() -> list[WebhookSubscription]:
     """The active subscriptions (id, events, unit), as the database holds them since their last change."""
-    if subscriptions_pause.active():
-        return _read_subscriptions()
-    try:
-        token = cache.get(SUBSCRIPTIONS_VERSION_KEY)
-        if token is None:
-            cache.add(SUBSCRIPTIONS_VERSION_KEY, secrets.token_hex(8), None)
-            token = cache.get(SUBSCRIPTIONS_VERSION_KEY)
-    except Exception:
-        _subscriptions_failed("reading the subscriptions' token")
-        return _read_subscriptions()
-    if token is None:  # a cache that keeps nothing: never take a list for "no token"
+    token, _found = subscriptions_generation.current()
+    if token is None:  # the cache keeps nothing or is unreachable
         return _read_subscriptions()
     key = f"webhook-subscriptions:{token}"
     kept = caches["local"].get(key)
@@ -114,19 +101,9 @@ def active_subscriptions() -> list[WebhookSubscription]:
     return kept
 
 
-def _new_subscriptions_token() -> None:
-    if subscriptions_pause.active():
-        return
-    try:
-        cache.set(SUBSCRIPTIONS_VERSION_KEY, secrets.token_hex(8), None)
-    except Exception:
-        _subscriptions_failed("a subscription changed")
-
-
 def subscriptions_changed(**_signal) -> None:
     """A subscription was saved or deleted: the kept lists are stale, now and once the change is committed."""
-    _new_subscriptions_token()
-    transaction.on_commit(_new_subscriptions_token)
+    subscriptions_generation.replace()
 
 
 def webhook_events_record(events: list[Event]) -> int:

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from api.services import api_token_revoke
-from servicedesk import backends
+from servicedesk import backends, generations
 from servicedesk.models import User
 from servicedesk.roles import Role
 from tests.factories import UserFactory
@@ -149,7 +149,7 @@ class _Unreachable:
 def test_an_unreachable_cache_reads_the_database_and_lets_roles_change(api_for, dispatcher, monkeypatch):
     api = api_for(dispatcher)
     assert _status(api) == 200
-    monkeypatch.setattr(backends, "cache", _Unreachable())
+    monkeypatch.setattr(generations, "cache", _Unreachable())
     assert _queries(api) == 3  # the token, the permissions from the database, the page
     dispatcher.groups.remove(Group.objects.get(name=Role.DISPATCHER))  # the failed generation change is logged
     assert _status(api) == 403

@@ -1,6 +1,7 @@
 """The active subscriptions are kept per process between changes (issue 17): every change is heard at once."""
 
 import pytest
+from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.test.utils import CaptureQueriesContext
 
@@ -47,8 +48,8 @@ def test_without_the_cache_the_subscriptions_are_read_each_time(subscribe, dispa
     def unreachable(*args, **kwargs):
         raise ConnectionError("redis is down")
 
-    monkeypatch.setattr(services.cache, "get", unreachable)
-    monkeypatch.setattr(services.cache, "set", unreachable)
+    for method in ("get", "get_many", "set"):
+        monkeypatch.setattr(cache, method, unreachable)
     first = subscribe()
     assert [s.pk for s in services.active_subscriptions()] == [first.pk]
     assert services.subscriptions_pause.active()

@@ -5,8 +5,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import CharField, Exists, OuterRef, Prefetch, Q, QuerySet, StringAgg, Subquery, Sum, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -314,8 +313,10 @@ def vouchers_of_day(*, user, unit: OrgUnit, day: dt.date) -> QuerySet:
     if not user_may_act_in_unit(user=user, unit_id=unit.pk):
         raise Http404
     start, end = _day_bounds(day)
-    return voucher_queryset(user=user).filter(unit=unit, created_at__gte=start, created_at__lt=end).order_by(
-        "created_at", "id"
+    return (
+        voucher_queryset(user=user)
+        .filter(unit=unit, created_at__gte=start, created_at__lt=end)
+        .order_by("created_at", "id")
     )
 
 
@@ -572,11 +573,6 @@ def card_get_for_page(*, user, pk: int) -> RepairCard:
     )
 
 
-# The call page's vouchers ride on the call's own query as one string (issue 17): number, status
-# and cover are codes and generated numbers, so these separators never occur in them.
-_VOUCHER_SEP, _FIELD_SEP = "\x1e", "\x1f"
-
-
 @dataclass(frozen=True)
 class CallVoucher:
     pk: int
@@ -595,54 +591,37 @@ class CallVoucher:
 
 
 def call_detail_get_for_user(*, user, pk: int) -> RepairCall:
-    """The call page's call: its related rows, its repair card, its vouchers and the balance owed, in one query.
+    """The call page's call with its related rows and repair card (one query), then its vouchers (one more).
 
-    ``call.voucher_list`` (CallVoucher, in order) and ``call.fee_balance_owed`` (Decimal) are set.
+    ``call.voucher_list`` (CallVoucher, in order), ``call.fee_balance_owed`` (Decimal: what the signed
+    vouchers still hold, as ``fee_balances_of_calls`` counts it) and ``call.signed_visit_ids`` (the visits
+    with a signed voucher, for ``selectors_visits.visits_of_call``) are set. The vouchers are read on their own,
+    not as subqueries of the call's query: compiling those grouped subqueries cost more than the query they
+    save (issue 17: 7.4 ms for the one query, 5.3 ms for the two).
     """
-    balance = (
-        _open_balances(user=user)
-        .filter(call_id=OuterRef("pk"))
-        .values("call_id")
-        .annotate(balance=Sum("fee_balance"))
-        .values("balance")
-        .order_by()
-    )
-    vouchers = (
-        ServiceVoucher.objects.filter(call_id=OuterRef("pk"))
-        .values("call_id")
-        .annotate(
-            packed=StringAgg(
-                Concat(
-                    Cast("pk", CharField()),
-                    Value(_FIELD_SEP),
-                    "number",
-                    Value(_FIELD_SEP),
-                    "status",
-                    Value(_FIELD_SEP),
-                    "cover",
-                    output_field=CharField(),
-                ),
-                delimiter=Value(_VOUCHER_SEP),  # in no order: SQLite cannot order an aggregate; sorted below
-            )
-        )
-        .values("packed")
-        .order_by()
-    )
     call = _get(
-        scope_to_user(RepairCall.objects.all(), user=user)
-        .select_related("unit", "customer", "site", "zone", "product", "technician", "created_by", "repair_card")
-        .annotate(fee_balance_owed=Subquery(balance), packed_vouchers=Subquery(vouchers, output_field=CharField())),
+        scope_to_user(RepairCall.objects.all(), user=user).select_related(
+            "unit", "customer", "site", "zone", "product", "technician", "created_by", "repair_card"
+        ),
         pk,
     )
-    owed = call.fee_balance_owed
-    call.fee_balance_owed = Decimal(owed).quantize(FEN) if owed else Decimal("0.00")
-    call.voucher_list = sorted(
-        (
-            CallVoucher(int(pk_), number, status, cover)
-            for pk_, number, status, cover in (
-                item.split(_FIELD_SEP) for item in (call.packed_vouchers or "").split(_VOUCHER_SEP) if item
-            )
-        ),
-        key=lambda voucher: voucher.pk,
+    rows = list(
+        voucher_queryset(user=user)
+        .filter(call_id=call.pk)
+        .values_list("pk", "number", "status", "cover", "fee_balance", "visit_id")
     )
+    call.voucher_list = [CallVoucher(pk_, number, status, cover) for pk_, number, status, cover, *_ in rows]
+    call.voucher_list.sort(key=lambda voucher: voucher.pk)  # in Python: the query's ORDER BY costs its compile
+    owed = sum(
+        (
+            balance
+            for _, _, status, _, balance, _ in rows
+            if status == ServiceVoucher.Status.SIGNED and balance is not None and balance > 0
+        ),
+        Decimal("0"),
+    )
+    call.fee_balance_owed = Decimal(owed).quantize(FEN)
+    call.signed_visit_ids = {
+        visit_id for _, _, status, _, _, visit_id in rows if status == ServiceVoucher.Status.SIGNED and visit_id
+    }
     return call

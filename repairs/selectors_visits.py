@@ -10,23 +10,30 @@ from .models import RepairCall, ServiceVoucher, Visit
 UNSIGNED_PAGE_SIZE = 100
 
 
+_HAS_PHOTO = ExpressionWrapper(Q(work_photo__isnull=False), output_field=BooleanField())
+
+
 def _with_signature_facts(qs: QuerySet) -> QuerySet:
     signed = ServiceVoucher.objects.filter(visit=OuterRef("pk"), status=ServiceVoucher.Status.SIGNED)
     # The photo is read only by the photo view: a list never loads the bytes.
-    return qs.defer("work_photo").annotate(
-        has_signed_voucher=Exists(signed),
-        has_photo=ExpressionWrapper(Q(work_photo__isnull=False), output_field=BooleanField()),
-    )
+    return qs.defer("work_photo").annotate(has_signed_voucher=Exists(signed), has_photo=_HAS_PHOTO)
 
 
-def visits_of_call(*, call: RepairCall) -> list[Visit]:
-    """The call's visits in order; ``needs_reason`` marks those with neither a signed voucher nor a reason."""
-    visits = list(
-        _with_signature_facts(Visit.objects.filter(call_id=call.pk))
-        .select_related("technician", "arrival_entered_by", "no_signature_by")
-        .order_by("number")
-    )
+def visits_of_call(*, call: RepairCall, signed_visit_ids: set[int] | None = None) -> list[Visit]:
+    """The call's visits in order; ``needs_reason`` marks those with neither a signed voucher nor a reason.
+
+    ``signed_visit_ids``: the visits with a signed voucher when the caller has read them already (the call
+    page, from the call's vouchers): the query then leaves out its EXISTS.
+    """
+    qs = Visit.objects.filter(call_id=call.pk)
+    if signed_visit_ids is None:
+        qs = _with_signature_facts(qs)
+    else:
+        qs = qs.defer("work_photo").annotate(has_photo=_HAS_PHOTO)
+    visits = list(qs.select_related("technician", "arrival_entered_by", "no_signature_by").order_by("number"))
     for visit in visits:
+        if signed_visit_ids is not None:
+            visit.has_signed_voucher = visit.pk in signed_visit_ids
         visit.needs_reason = not visit.has_signed_voucher and not visit.no_signature_reason
     return visits
 

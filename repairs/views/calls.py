@@ -146,7 +146,8 @@ def _local(value):
 
 
 def _render_detail(request, call, bound=None, status=200, no_signature_form=None):
-    visits = selectors_visits.visits_of_call(call=call)
+    # ``call`` comes from selectors_field.call_detail_get_for_user, which read its signed visits.
+    visits = selectors_visits.visits_of_call(call=call, signed_visit_ids=call.signed_visit_ids)
     for visit in visits:
         if visit.needs_reason and request.user.has_perm("repairs.fill_voucher"):
             visit.no_signature_form = (

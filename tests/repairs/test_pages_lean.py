@@ -11,8 +11,9 @@ from tests.factories import CustomerFactory, ProductFactory, SiteFactory, log_ca
 from tests.page_queries import page_queries
 from tests.repairs.field import call_on_site, draft_voucher
 
-# session, user (its permissions and roles are kept: servicedesk.backends), the call, its visits, its history
-CALL_DETAIL_QUERIES = 5
+# session, user (its permissions and roles are kept: servicedesk.backends), the call, its vouchers, its visits,
+# its history
+CALL_DETAIL_QUERIES = 6
 
 
 def _reassigned(call, *, dispatcher, technicians, times):

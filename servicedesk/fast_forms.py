@@ -2,7 +2,7 @@
 
 A call page shows up to four small action forms; drawing each widget through Django's and
 crispy's templates cost most of the page's time (issue 17). For the widgets these forms use
-(hidden, text, number, date-time, textarea, select, radio) the same markup is written here,
+(hidden, text, number, date-time, textarea, select, radio, an empty file input) the same markup is written here,
 every value escaped. Anything else, and any bound form (it has errors to show), returns None:
 the template then draws it with ``|crispy`` as before.
 """
@@ -84,6 +84,11 @@ def _field_html(bf) -> str | None:
         legend = _label(bf, tag="legend", extra=" fs-6")
         inner = f"{legend}<div>{''.join(radios)}</div>{help_html}"
         return f'<div id="div_{bf.auto_id}" class="mb-3"><fieldset>{inner}</fieldset></div>'
+    elif kind in (forms.FileInput, forms.ClearableFileInput) and not value:
+        # crispy wraps a file input in a <div> of its own; with a current file (ClearableFileInput's
+        # "currently" link and clear box) the form goes through crispy.
+        file_attrs = _attrs({**base, **attrs, "class": "form-control", "id": bf.auto_id})
+        control = f'<div><input type="file"{file_attrs}></div>'
     else:
         return None
     return f'<div id="div_{bf.auto_id}" class="mb-3">{_label(bf)} {control}{help_html}</div>'

@@ -153,6 +153,7 @@ def _render_detail(request, call, bound=None, status=200, no_signature_form=None
             visit.no_signature_form = (
                 no_signature_form if no_signature_form and no_signature_form.visit_id == visit.pk else NoSignatureForm()
             )
+            visit.no_signature_form_html = unbound_form_html(visit.no_signature_form)  # None: crispy draws it
     return render(
         request,
         "repairs/call_detail.html",

@@ -1,6 +1,7 @@
 """Issue 17: the pages people open most, in-process and over HTTP.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/sd_lean .venv/bin/python bench/pages.py [--before-root DIR]
+        [--pages "call detail,repair card"] [--in-process-only]
 
 Uses the demo data (``manage.py seed_demo`` on the database named by DATABASE_URL; run it first).
 For each page: queries (of a request after the first), median and p95 of ``--n`` requests through Django's test client
@@ -113,9 +114,11 @@ def pages() -> list[tuple[str, str, str, dict | None]]:
     return out
 
 
-def in_process(n: int) -> list[tuple]:
+def in_process(n: int, only: str | None = None) -> list[tuple]:
     results = []
     for name, user, url, data in pages():
+        if only and not any(part.strip() in name for part in only.split(",")):
+            continue
         client = client_for(user)
 
         def send(client=client, url=url, data=data):
@@ -207,10 +210,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--before-root", type=Path)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--pages", help="only the pages whose names contain one of these comma-separated words")
+    parser.add_argument("--in-process-only", action="store_true", help="no gunicorn, no wrk")
     args = parser.parse_args()
     print(f"load average at start {load()}; {os.cpu_count()} CPUs")
     collectstatic(ROOT)
-    results = in_process(args.n)
+    results = in_process(args.n, args.pages)
+    if args.in_process_only:
+        return
     after, after_port = start_gunicorn(ROOT)
     before = before_port = None
     if args.before_root:

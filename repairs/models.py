@@ -110,9 +110,7 @@ class CustomerContact(models.Model):
         verbose_name_plural = _("contact persons")
         ordering = ["name", "id"]
         constraints = [
-            models.UniqueConstraint(
-                Lower("email"), name="contact_email_unique", condition=~models.Q(email="")
-            ),
+            models.UniqueConstraint(Lower("email"), name="contact_email_unique", condition=~models.Q(email="")),
             models.UniqueConstraint(fields=["mobile"], name="contact_mobile_unique", condition=~models.Q(mobile="")),
         ]
         indexes = [models.Index(fields=["customer"], name="contact_customer_idx")]

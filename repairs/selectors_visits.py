@@ -3,6 +3,7 @@
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.http import Http404
 
+from servicedesk.prepared import PreparedRead
 from servicedesk.scoping import scope_to_user
 
 from .models import RepairCall, ServiceVoucher, Visit
@@ -19,18 +20,29 @@ def _with_signature_facts(qs: QuerySet) -> QuerySet:
     return qs.defer("work_photo").annotate(has_signed_voucher=Exists(signed), has_photo=_HAS_PHOTO)
 
 
+_CALL_VISITS = PreparedRead(
+    "call_visits",
+    lambda *, call_id: (
+        Visit.objects.filter(call_id=call_id)
+        .defer("work_photo")
+        .annotate(has_photo=_HAS_PHOTO)
+        .select_related("technician", "arrival_entered_by", "no_signature_by")
+        .order_by("number")
+    ),
+)
+
+
 def visits_of_call(*, call: RepairCall, signed_visit_ids: set[int] | None = None) -> list[Visit]:
     """The call's visits in order; ``needs_reason`` marks those with neither a signed voucher nor a reason.
 
     ``signed_visit_ids``: the visits with a signed voucher when the caller has read them already (the call
     page, from the call's vouchers): the query then leaves out its EXISTS.
     """
-    qs = Visit.objects.filter(call_id=call.pk)
     if signed_visit_ids is None:
-        qs = _with_signature_facts(qs)
+        qs = _with_signature_facts(Visit.objects.filter(call_id=call.pk))
+        visits = list(qs.select_related("technician", "arrival_entered_by", "no_signature_by").order_by("number"))
     else:
-        qs = qs.defer("work_photo").annotate(has_photo=_HAS_PHOTO)
-    visits = list(qs.select_related("technician", "arrival_entered_by", "no_signature_by").order_by("number"))
+        visits = _CALL_VISITS.fetch(call_id=call.pk)
     for visit in visits:
         if signed_visit_ids is not None:
             visit.has_signed_voucher = visit.pk in signed_visit_ids

@@ -8,13 +8,27 @@ def scope_to_user(queryset: QuerySet, *, user, unit_field: str = "unit") -> Quer
 
     A user with no unit, an inactive user and an anonymous user see nothing.
     """
-    if not (user and user.is_authenticated and user.is_active):
+    unit_id = scope_unit_of(user)
+    if unit_id is NOTHING:
         return queryset.none()
-    if user.sees_all_units:
+    if unit_id is None:
         return queryset
+    return queryset.filter(**{f"{unit_field}_id": unit_id})
+
+
+NOTHING = object()  # scope_unit_of: the user sees no row
+
+
+def scope_unit_of(user):
+    """What scope_to_user filters by, for a read that filters itself (servicedesk.prepared): ``NOTHING``, ``None``
+    (every unit: head office) or the user's unit's id."""
+    if not (user and user.is_authenticated and user.is_active):
+        return NOTHING
+    if user.sees_all_units:
+        return None
     if user.unit_id is None:
-        return queryset.none()
-    return queryset.filter(**{f"{unit_field}_id": user.unit_id})
+        return NOTHING
+    return user.unit_id
 
 
 def user_may_act_in_unit(*, user, unit_id: int) -> bool:

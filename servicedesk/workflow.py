@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from .exceptions import ApplicationError
 from .models import StatusChange
+from .prepared import PreparedRead
 
 
 class TransitionNotAllowed(ApplicationError):
@@ -75,6 +76,19 @@ def history_for(instance) -> models.QuerySet:
     return StatusChange.objects.filter(
         content_type=ContentType.objects.get_for_model(instance), object_id=instance.pk
     ).select_related("by")
+
+
+_HISTORY = PreparedRead(
+    "history",
+    lambda *, content_type_id, object_id: StatusChange.objects.filter(
+        content_type_id=content_type_id, object_id=object_id
+    ).select_related("by"),
+)
+
+
+def history_rows(instance) -> list[StatusChange]:
+    """``history_for`` as a list, its query prepared (servicedesk.prepared): for the pages read on every visit."""
+    return _HISTORY.fetch(content_type_id=ContentType.objects.get_for_model(instance).pk, object_id=instance.pk)
 
 
 def histories_for(instances) -> dict[int, list[StatusChange]]:

@@ -364,10 +364,7 @@ def fees_carry_to_correction(
         reason = _reason(reason, field="fee_difference_reason")
         if effect.refund > account.collected - account.refunded:
             raise ApplicationError(
-                _(
-                    "Part of this visit's fee was written off: the corrected total cannot be below "
-                    "%(minimum)s yuan."
-                )
+                _("Part of this visit's fee was written off: the corrected total cannot be below %(minimum)s yuan.")
                 % {"minimum": account.written_off}
             )
         for kind, amount in (

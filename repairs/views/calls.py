@@ -14,7 +14,7 @@ from servicedesk import extensions
 from servicedesk.exceptions import ApplicationError
 from servicedesk.fast_forms import unbound_form_html
 from servicedesk.roles import Role
-from servicedesk.workflow import history_for
+from servicedesk.workflow import history_rows
 
 from .. import presenters, presenters_field, selectors, selectors_field, selectors_visits, services
 from ..board_cache import board_scope
@@ -160,7 +160,7 @@ def _render_detail(request, call, bound=None, status=200, no_signature_form=None
         {
             "call": call,
             "visits": visits,
-            "history": history_for(call),
+            "history": history_rows(call),
             # (name, form, its HTML drawn in Python or None for crispy): see servicedesk/fast_forms.py
             "action_forms": [
                 (name, form, unbound_form_html(form)) for name, form in _action_forms(request, call, bound).items()

@@ -193,9 +193,7 @@ def quote_action(request, pk, action):
                 services.repair_quote_decline(user=user, card_id=card.pk, note=data["note"])
                 messages.success(request, _("The customer declined the quote."))
             elif action == "fee":
-                services.repair_card_fee_record(
-                    user=user, card_id=card.pk, amount=data["amount"]
-                )
+                services.repair_card_fee_record(user=user, card_id=card.pk, amount=data["amount"])
                 messages.success(request, _("Fee recorded; the product may be handed back."))
             elif action == "release_unpaid":
                 services.repair_quote_release_unpaid(user=user, card_id=card.pk, reason=data["reason"])

@@ -8,12 +8,33 @@ from django.utils.translation import gettext_lazy as _
 
 from servicedesk.forms import DateField, DateTimeField, PlainSelect, VersionField
 from servicedesk.models import OrgUnit, name_in_language, person_name
-from servicedesk.scoping import scope_to_user
+from servicedesk.prepared import PreparedRead
+from servicedesk.scoping import NOTHING, scope_to_user, scope_unit_of
 
 from .models import Customer, Product, RepairCall, Site, Zone, phone_validator
 from .services.calls import NewCustomer, NewProduct, NewSite
 
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+# The chosen product (or site) with what the call's deadline needs, for every call logged: prepared reads
+# (servicedesk.prepared), filtered by the user's unit as scope_to_user would (None: head office, every unit).
+_CHOSEN_PRODUCT = PreparedRead(
+    "chosen_product",
+    lambda *, pk, unit_id: (
+        (Product.objects.filter(pk=pk) if unit_id is None else Product.objects.filter(pk=pk, customer__unit_id=unit_id))
+        .select_related("customer", "site__zone__calendar")
+        .order_by()
+    ),
+)
+_CHOSEN_SITE = PreparedRead(
+    "chosen_site",
+    lambda *, pk, unit_id: (
+        (Site.objects.filter(pk=pk) if unit_id is None else Site.objects.filter(pk=pk, customer__unit_id=unit_id))
+        .select_related("customer", "zone__calendar")
+        .order_by()
+    ),
+)
 
 
 def _pk(model, value):
@@ -85,7 +106,7 @@ class RepairCallLogForm(forms.Form):
         self.fields["site"].queryset = Site.objects.filter(customer__in=customers).select_related("zone")
         self.fields["product"].queryset = Product.objects.filter(customer__in=customers)
         if self.is_bound:
-            self._read_chosen(customers)
+            self._read_chosen()
         if user.sees_all_units:
             self.fields["unit"].queryset = OrgUnit.objects.filter(is_active=True).exclude(
                 kind__in=OrgUnit.HEAD_OFFICE_KINDS
@@ -96,26 +117,24 @@ class RepairCallLogForm(forms.Form):
         if not self.is_bound:
             self.initial.setdefault("received_at", timezone.localtime().replace(second=0, microsecond=0))
 
-    def _read_chosen(self, customers) -> None:
+    def _read_chosen(self) -> None:
         """The chosen customer, site and product in one query (with the site's zone and calendar, which the
         deadline needs): from the product when one is chosen, else from the site. Each is still one of its
         field's queryset (the user's units); whatever the query did not find is looked up field by field."""
         chosen = {name: self.data.get(self.add_prefix(name)) for name in ("customer", "site", "product")}
         product_pk, site_pk = _pk(Product, chosen["product"]), _pk(Site, chosen["site"])
         found = {"customer": {}, "site": {}, "product": {}}
+        unit_id = scope_unit_of(self.user)
+        if unit_id is NOTHING:
+            product_pk = site_pk = None
         if product_pk is not None:
-            rows = Product.objects.filter(pk=product_pk, customer__in=customers).select_related(
-                "customer", "site__zone__calendar"
-            )
-            for product in rows[:1]:
+            for product in _CHOSEN_PRODUCT.fetch(pk=product_pk, unit_id=unit_id):
                 found["product"][product.pk] = product
                 found["customer"][product.customer_id] = product.customer
                 if product.site is not None and product.site.customer_id == product.customer_id:
                     found["site"][product.site_id] = product.site
         if site_pk is not None and site_pk not in found["site"]:
-            for site in Site.objects.filter(pk=site_pk, customer__in=customers).select_related(
-                "customer", "zone__calendar"
-            )[:1]:
+            for site in _CHOSEN_SITE.fetch(pk=site_pk, unit_id=unit_id):
                 found["site"][site.pk] = site
                 found["customer"].setdefault(site.customer_id, site.customer)
         for name, rows in found.items():

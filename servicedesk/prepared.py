@@ -10,7 +10,7 @@ The rows become model instances exactly as Django's own iterable makes them, ``s
 - ``PreparedRead(name, build)``: ``build(**values)`` returns the queryset; each value is an ``int`` (a primary
   key, a unit) or ``None`` when that filter does not apply. The set of names given (not None) is the read's
   shape; each shape is compiled on its own. A queryset with prefetches, ``extra()`` or a slice is refused.
-- ``read.fetch(**values)``: the list of instances.
+- ``read.fetch(**values)``: the list of instances (none for a value beyond 64 bits, which no key can hold).
 
 Scoping stays the caller's: ``build`` filters by the values it receives (a unit, a technician), and what a user
 may see is decided before (``servicedesk.scoping.scope_unit_of``).
@@ -31,6 +31,9 @@ from django.db.models.query import get_related_populators
 # outside a field's range, e.g. a negative one for a PositiveIntegerField), far above any row this desk will have.
 _STAND_IN_BASE = 2_147_480_000
 _PLACEHOLDER = re.compile(r"%%|%s")
+# Every value is compared with a 64-bit column (the keys are BigAutoField); one beyond that range matches no row,
+# as Django's own lookups decide, instead of the server's "out of range" error.
+_INT64 = range(-(2**63), 2**63)
 
 
 class _Compiled:
@@ -115,6 +118,8 @@ class PreparedRead:
         for name, value in values.items():
             if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
                 raise TypeError(f"{name}: a prepared read takes int values")
+            if value is not None and value not in _INT64:
+                return []
         names = frozenset(name for name, value in values.items() if value is not None)
         compiled = self._compiled(names, tuple(values))
         params = compiled.params_for(values)

@@ -50,6 +50,7 @@ def test_a_prepared_read_gives_the_instances_the_orm_gives(dispatcher, unit):
 
 def test_each_shape_filters_by_its_own_values(dispatcher, unit, other_unit):
     call = log_call(dispatcher=dispatcher)
+    assert READ.fetch(pk=2**63, unit_id=None) == READ.fetch(pk=-(2**70), unit_id=None) == []
     assert READ.fetch(pk=call.pk, unit_id=other_unit.pk) == []
     assert READ.fetch(pk=call.pk + 1000, unit_id=None) == []
     assert [c.pk for c in READ.fetch(pk=call.pk, unit_id=unit.pk)] == [call.pk]

@@ -3,7 +3,8 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/sd_lean .venv/bin/python bench/pages.py [--before-root DIR]
         [--pages "call detail,repair card"] [--in-process-only]
 
-Uses the demo data (``manage.py seed_demo`` on the database named by DATABASE_URL; run it first).
+Uses the demo data (``manage.py seed_demo`` on the database named by DATABASE_URL; run it first); the first
+run writes one draft voucher on the technician's call on site, for the voucher-sign page.
 For each page: queries (of a request after the first), median and p95 of ``--n`` requests through Django's test client
 (in-process, no network). Over HTTP: gunicorn (4 sync workers, DJANGO_DEBUG=0) on a free
 loopback port and ``wrk`` with 8 connections for ``--seconds`` per page; with ``--before-root``
@@ -24,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +51,7 @@ from complaints.models import ComplaintCase, CustomerOpinion  # noqa: E402
 from contracts.models import Contract  # noqa: E402
 from penalties.models import PenaltyRuling  # noqa: E402
 from repairs.models import RepairCall, RepairCard, ServiceVoucher  # noqa: E402
+from repairs.services import service_voucher_create  # noqa: E402
 from servicedesk.models import User  # noqa: E402
 
 
@@ -72,6 +75,16 @@ def pages() -> list[tuple[str, str, str, dict | None]]:
     on_site = RepairCall.objects.filter(status=RepairCall.Status.ON_SITE, technician__username="tech").first()
     any_call = on_site or RepairCall.objects.filter(technician__username="tech").first()
     draft = ServiceVoucher.objects.filter(status=ServiceVoucher.Status.DRAFT, technician__username="tech").first()
+    if draft is None and on_site is not None:
+        # The demo's vouchers are all signed: the voucher-sign page needs a draft, written once as the phone would.
+        draft = service_voucher_create(
+            user=User.objects.get(username="tech"),
+            call_id=on_site.pk,
+            departed_at=timezone.now(),
+            work_done="Cleaned the fuser; test print OK.",
+            parts=[],
+            labour_charge=Decimal("80.00"),
+        )
     card = RepairCard.objects.filter(unit__code="sh-centre").first()
     known = RepairCall.objects.filter(unit__code="sh-centre").select_related("customer").first()
     out = [

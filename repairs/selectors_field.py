@@ -42,7 +42,17 @@ FEN = Decimal("0.01")  # money to the fen
 def _get(qs: QuerySet, pk: int):
     # One row by primary key: read as a list, not with get(), whose LIMIT 21 makes PostgreSQL weigh fast-start
     # plans for every order of the joins (the call page's query: 4.3 ms of planning against 1.6 ms without it).
-    found = list(qs.filter(pk=pk))
+    found = list(qs.filter(pk=pk).order_by())  # one row: no ORDER BY for the planner to weigh indexes for
+    if not found:
+        raise Http404
+    return found[0]
+
+
+def _one_in_scope(read: PreparedRead, *, user, **values):
+    """One row of a prepared read (servicedesk.prepared) that filters by ``unit_id`` as scope_to_user would
+    (scope_unit_of: None for head office), or 404."""
+    unit_id = scope_unit_of(user)
+    found = [] if unit_id is NOTHING else read.fetch(unit_id=unit_id, **values)
     if not found:
         raise Http404
     return found[0]
@@ -524,15 +534,18 @@ def supervision(*, user, now: dt.datetime | None = None, recent_days: int = 14) 
 # --- The technician's pages (issue 17): each read in a fixed, small number of queries ----------------------
 
 
+def _voucher_form_call_queryset(*, pk, unit_id) -> QuerySet:
+    current = Visit.objects.filter(call_id=OuterRef("pk"), number=OuterRef("visit_count")).values("arrived_at")[:1]
+    calls = RepairCall.objects.filter(pk=pk) if unit_id is None else RepairCall.objects.filter(pk=pk, unit_id=unit_id)
+    return calls.select_related("customer", "site", "product").annotate(visit_arrived_at=Subquery(current)).order_by()
+
+
+_VOUCHER_FORM_CALL = PreparedRead("voucher_form_call", _voucher_form_call_queryset)
+
+
 def call_for_voucher_form(*, user, pk: int) -> RepairCall:
     """The call a new voucher is written for, with its current visit's arrival (``visit_arrived_at``)."""
-    current = Visit.objects.filter(call_id=OuterRef("pk"), number=OuterRef("visit_count")).values("arrived_at")[:1]
-    return _get(
-        scope_to_user(RepairCall.objects.all(), user=user)
-        .select_related("customer", "site", "product")
-        .annotate(visit_arrived_at=Subquery(current)),
-        pk,
-    )
+    return _one_in_scope(_VOUCHER_FORM_CALL, user=user, pk=pk)
 
 
 def voucher_get_for_form(*, user, pk: int) -> ServiceVoucher:
@@ -548,12 +561,7 @@ def voucher_get_for_form(*, user, pk: int) -> ServiceVoucher:
 _PERSON = ("id", "username", "first_name", "last_name")
 
 
-def card_get_for_page(*, user, pk: int) -> RepairCard:
-    """A repair card for its page: the columns the page shows of its call, voucher, register entry and people.
-
-    The card page is opened on every bench step; reading every column of five joined tables (four of them
-    users) cost more than the query itself, and the return signature's bytes are not shown there.
-    """
+def _card_page_queryset(*, pk, unit_id) -> QuerySet:
     columns = [f.attname for f in RepairCard._meta.concrete_fields]
     columns += [
         f"register_entry__{f.attname}"
@@ -564,14 +572,40 @@ def card_get_for_page(*, user, pk: int) -> RepairCard:
     columns += ["call__customer__id", "call__customer__name", "call__customer__phone", "voucher__id", "voucher__number"]
     for person in ("technician", "register_entry__taken_by", "register_entry__received_by"):
         columns += [f"{person}__{name}" for name in _PERSON]
-    return _get(
-        card_queryset(user=user)
-        .select_related(
+    cards = RepairCard.objects.filter(pk=pk) if unit_id is None else RepairCard.objects.filter(pk=pk, unit_id=unit_id)
+    return (
+        cards.select_related(
             "call__customer", "voucher", "technician", "register_entry__taken_by", "register_entry__received_by"
         )
-        .only(*columns),
-        pk,
+        .only(*columns)
+        .order_by()
     )
+
+
+_CARD_PAGE = PreparedRead("card_page", _card_page_queryset)
+_CARD_DELAYS = PreparedRead(
+    "card_delays",
+    lambda *, card_id: (
+        RepairCardDelay.objects.filter(card_id=card_id)
+        .select_related("reported_by", "rescheduled_by")
+        .order_by("promised_at", "id")
+    ),
+)
+
+
+def card_get_for_page(*, user, pk: int) -> RepairCard:
+    """A repair card for its page: the columns the page shows of its call, voucher, register entry and people.
+
+    The card page is opened on every bench step; reading every column of five joined tables (four of them
+    users) cost more than the query itself, and the return signature's bytes are not shown there. A prepared
+    read (servicedesk.prepared): compiled once per process, planned once per connection.
+    """
+    return _one_in_scope(_CARD_PAGE, user=user, pk=pk)
+
+
+def card_delays(*, card: RepairCard) -> list[RepairCardDelay]:
+    """The card's reported delays, by the promised date (the card is the caller's, already scoped)."""
+    return _CARD_DELAYS.fetch(card_id=card.pk)
 
 
 @dataclass(frozen=True)
@@ -622,14 +656,10 @@ def call_detail_get_for_user(*, user, pk: int) -> RepairCall:
     not as subqueries of the call's query: compiling those grouped subqueries cost more than the query they
     save (issue 17: 7.4 ms for the one query, 5.3 ms for the two).
     """
-    unit_id = scope_unit_of(user)  # scope_to_user's rule, for reads that are prepared (servicedesk.prepared)
-    found = [] if unit_id is NOTHING else _CALL_PAGE.fetch(pk=pk, unit_id=unit_id)
-    if not found:
-        raise Http404
-    call = found[0]
+    call = _one_in_scope(_CALL_PAGE, user=user, pk=pk)
     rows = [
         (v.pk, v.number, v.status, v.cover, v.fee_balance, v.visit_id)
-        for v in _CALL_PAGE_VOUCHERS.fetch(call_id=call.pk, unit_id=unit_id)
+        for v in _CALL_PAGE_VOUCHERS.fetch(call_id=call.pk, unit_id=scope_unit_of(user))
     ]
     call.voucher_list = [CallVoucher(pk_, number, status, cover) for pk_, number, status, cover, *_ in rows]
     call.voucher_list.sort(key=lambda voucher: voucher.pk)  # in Python: the query's ORDER BY costs its compile

@@ -16,7 +16,7 @@ from servicedesk.documents import pdf_response, render_pdf
 from servicedesk.exceptions import ApplicationError
 from servicedesk.form_html import form_html
 from servicedesk.sms import sms_phone
-from servicedesk.workflow import history_for
+from servicedesk.workflow import history_for, history_rows
 
 from .. import presenters_field, selectors, selectors_field, services
 from ..forms_field import (
@@ -161,8 +161,8 @@ def _render_card(request, card, bound=None, status=200):
             "card": card,
             "entry": card.register_entry,
             "call": card.call,
-            "history": history_for(card),
-            "delays": card.delays.select_related("reported_by", "rescheduled_by").order_by("promised_at"),
+            "history": history_rows(card),
+            "delays": selectors_field.card_delays(card=card),
             "forms": {name: form_html(form) for name, form in forms.items()},
             # The workshop's steps the transition table allows now, in the table's order.
             "card_actions": [

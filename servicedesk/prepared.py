@@ -4,7 +4,8 @@ The call page's one-row read joins eight tables. For each request Django compile
 planned it (1.6 ms, weighing every order of the joins) to execute it in 0.1 ms (issue 17). A ``PreparedRead``
 compiles its queryset once per process with stand-in values for its parameters, remembers where each parameter
 goes, and on PostgreSQL sends ``PREPARE`` once per database connection and ``EXECUTE`` after that: the server
-keeps the plan (a generic one after five executions). Elsewhere (SQLite) the compiled SQL is sent as it is.
+keeps the plan (a generic one after five executions). Elsewhere (SQLite, or with the setting
+``DATABASE_PREPARED_STATEMENTS`` off, as behind a transaction-mode pooler) the compiled SQL is sent as it is.
 The rows become model instances exactly as Django's own iterable makes them, ``select_related`` rows included.
 
 - ``PreparedRead(name, build)``: ``build(**values)`` returns the queryset; each value is an ``int`` (a primary
@@ -23,6 +24,7 @@ import re
 import threading
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import connections
 from django.db.models import QuerySet
 from django.db.models.query import get_related_populators
@@ -125,7 +127,7 @@ class PreparedRead:
         params = compiled.params_for(values)
         connection = connections[self.using]
         with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
+            if connection.vendor == "postgresql" and settings.DATABASE_PREPARED_STATEMENTS:
                 statement = self.statement_name(names)
                 prepared = _prepared_on(connection)
                 if statement not in prepared:

@@ -126,6 +126,9 @@ for _database in DATABASES.values():
         _database["CONN_HEALTH_CHECKS"] = True
         _database.setdefault("OPTIONS", {})
         _database["OPTIONS"].setdefault("connect_timeout", 5)
+# servicedesk/prepared.py: the busiest pages' reads PREPAREd once per connection. Off behind a pooler in
+# transaction mode (PgBouncer), whose server connections change under the client between transactions.
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "servicedesk.User"

@@ -70,6 +70,15 @@ def test_the_statement_is_prepared_once_per_connection(dispatcher):
         assert len(first.captured_queries) == len(second.captured_queries) == 1
 
 
+def test_with_prepared_statements_off_the_compiled_sql_is_sent_as_it_is(dispatcher, settings):
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    call = log_call(dispatcher=dispatcher)
+    read = PreparedRead("test_calls_off", _calls)
+    with CaptureQueriesContext(connection) as sent:
+        assert [c.pk for c in read.fetch(pk=call.pk, unit_id=None)] == [call.pk]
+    assert [q["sql"].split()[0] for q in sent.captured_queries] == ["SELECT"]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_new_connection_prepares_again(dispatcher):
     call = log_call(dispatcher=dispatcher)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from complaints.models import ComplaintCase
 from servicedesk.db import reports_db
 from servicedesk.models import values_in_language
+from servicedesk.queries import get_one
 from servicedesk.scoping import scope_to_user
 
 from .arithmetic import to_fen
@@ -83,7 +84,7 @@ def ruling_get_for_user(*, user, pk: int) -> PenaltyRuling:
         "reverses",
     ).order_by("position", "pk")
     try:
-        return (
+        return get_one(
             scope_to_user(PenaltyRuling.objects.all(), user=user)
             .select_related(
                 "case",
@@ -98,8 +99,8 @@ def ruling_get_for_user(*, user, pk: int) -> PenaltyRuling:
                 "proposed_by",
                 "approved_by",
             )
-            .prefetch_related(Prefetch("lines", queryset=lines), "corrections")
-            .get(pk=pk)
+            .prefetch_related(Prefetch("lines", queryset=lines), "corrections"),
+            pk=pk,
         )
     except PenaltyRuling.DoesNotExist:
         raise Http404 from None

@@ -32,11 +32,12 @@ from ..case_forms import (
     ReturnResolveForm,
     StageForm,
 )
+from ..case_page_cache import CasePageReads
 from ..documents import complaint_case_pdf
 from ..models import ComplaintCase, ImprovementAction, ReturnAllowance
 from ..services.attachments import attachment_path
 from ..services.opinions import follow_up_refusal, may_record_follow_up
-from ..stages import action_owners, stage_progress, stage_rules, user_owns_stage
+from ..stages import stage_progress, user_owns_stage
 
 CASES_PER_PAGE = 50
 INBOX_LIMIT = 200
@@ -150,11 +151,11 @@ def _stage_forms(*, user, case, rules) -> dict:
     return {to: StageForm(case=case, to_status=to) for to in ComplaintCase.TRANSITIONS[case.status]}
 
 
-def _record_forms(*, user, case, returns, actions) -> dict:
+def _record_forms(*, user, case, returns, actions, kept: CasePageReads) -> dict:
     """The forms for the case's records the user may use: {(kind, pk or None): form}."""
     forms = {}
     if user.has_perm("complaints.work_case") and case.status != ComplaintCase.Status.AUDITED:
-        people = list(action_owners(case=case))  # both people pickers, in one query
+        people = kept.people(case=case)  # both people pickers, read once
         forms[("attachment", None)] = AttachmentForm()
         forms[("return", None)] = ReturnForm(case=case, people=people)
         forms[("cost", None)] = CostForm()
@@ -182,12 +183,12 @@ def _record_forms(*, user, case, returns, actions) -> dict:
     return forms
 
 
-def _follow_up_owed(*, user, case, follow_ups, bound=None) -> dict:
+def _follow_up_owed(*, user, case, follow_ups, kept: CasePageReads, bound=None) -> dict:
     """Clause 二十八 on the case page: why closing would be refused for the supervisor's follow-up, and the
     follow-up form right there when the user is the one who records it (else the page links to the complaint)."""
     if case.opinion_id is None or case.status in (ComplaintCase.Status.CLOSED, ComplaintCase.Status.AUDITED):
         return {}
-    refusal = follow_up_refusal(opinion=case.opinion, follow_ups=follow_ups)
+    refusal = follow_up_refusal(opinion=case.opinion, follow_ups=follow_ups, methods_that_count=kept.methods_that_count)
     if not refusal and bound is None:
         return {}
     form = bound or (FollowUpForm() if may_record_follow_up(user=user, opinion=case.opinion) else None)
@@ -196,14 +197,16 @@ def _follow_up_owed(*, user, case, follow_ups, bound=None) -> dict:
 
 def case_detail_response(request, case, *, stage_bound=None, record_bound=None, follow_up_bound=None, status=200):
     user = request.user
+    kept = CasePageReads()
+    kept.name_people(case=case)
     returns = case_selectors.case_returns(case=case)
     actions = case_selectors.case_actions(case=case)
-    rules = stage_rules()
+    rules = kept.rules()
     now = timezone.now()
     history = list(history_for(case))
     stage_forms = _stage_forms(user=user, case=case, rules=rules)
     stage_forms.update(stage_bound or {})
-    record_forms = _record_forms(user=user, case=case, returns=returns, actions=actions)
+    record_forms = _record_forms(user=user, case=case, returns=returns, actions=actions, kept=kept)
     record_forms.update(record_bound or {})
     # Each row carries its own forms, so the template needs no lookups.
     for item in returns:
@@ -215,7 +218,7 @@ def case_detail_response(request, case, *, stage_bound=None, record_bound=None, 
         action.follow_up_form = record_forms.get(("action_follow_up", action.pk))
         action.confirm_form = record_forms.get(("action_confirm", action.pk))
     new_forms = {kind: form for (kind, pk), form in record_forms.items() if pk is None}
-    costs = list(case.costs.all())
+    costs = kept.costs(case=case)
     follow_ups = list(case.opinion.follow_ups.select_related("supervisor")) if case.opinion_id else []
     return render(
         request,
@@ -225,16 +228,18 @@ def case_detail_response(request, case, *, stage_bound=None, record_bound=None, 
             "now": now,
             "history": history,
             "progress": stage_progress(case=case, history=history, rules=rules, now=now),
-            "attachments": case_selectors.case_attachments(case=case),
+            "attachments": kept.attachments(case=case),
             "returns": returns,
             "costs": costs,
             "actions": actions,
-            "slips": case_selectors.case_slips(case=case),
+            "slips": kept.slips(case=case),
             "stage_forms": stage_forms,
             "new_forms": new_forms,
             "loss": case.loss_amount(returns=returns, costs=costs),
             "follow_ups": follow_ups,
-            "follow_up_owed": _follow_up_owed(user=user, case=case, follow_ups=follow_ups, bound=follow_up_bound),
+            "follow_up_owed": _follow_up_owed(
+                user=user, case=case, follow_ups=follow_ups, kept=kept, bound=follow_up_bound
+            ),
         },
         status=status,
     )
@@ -243,7 +248,7 @@ def case_detail_response(request, case, *, stage_bound=None, record_bound=None, 
 @require_GET
 @permission_required("complaints.view_complaintcase", raise_exception=True)
 def case_detail(request, pk: int):
-    case = case_selectors.complaint_case_get_for_user(user=request.user, pk=pk)
+    case = case_selectors.complaint_case_get_for_user(user=request.user, pk=pk, people=False)
     return case_detail_response(request, case)
 
 

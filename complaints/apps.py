@@ -16,7 +16,7 @@ class ComplaintsConfig(AppConfig):
         from .bulk import register_bulk_actions
         from .case_page_cache import kept_changed
         from .exports import register_exports
-        from .models import CaseAttachment, CaseCost, FollowUpPolicy, ReminderSlip, StageDeadline
+        from .models import CaseAttachment, CaseCost, CauseCategory, FollowUpPolicy, ReminderSlip, StageDeadline
 
         register_exports()
         register_bulk_actions()
@@ -29,6 +29,7 @@ class ComplaintsConfig(AppConfig):
             FollowUpPolicy,
             get_user_model(),
             OrgUnit,
+            CauseCategory,
             ReminderSlip,
             CaseAttachment,
             CaseCost,

@@ -1,30 +1,31 @@
 """What the complaint case page reads that changes seldom, kept per process (issue 17).
 
 Every case page drew the stage deadline table (its progress bar), asked whether the unit's follow-up policy lets
-a phone call count (why closing would wait), read the people of its pickers, and read three lists that only
-grow when someone works the case: its reminder slips, its attachments, its costs. Those reads are the same from one
-request to the next until someone changes them, so each process keeps them (``caches["local"]``) under a token in
-the shared cache (servicedesk.generations) that every change replaces, when made and again when its transaction
+a phone call count (why closing would wait), read the people of its pickers, joined the units, cause category and
+people that the case, its returns, its actions and its history name, and read three lists that only grow when
+someone works the case: its reminder slips, its attachments, its costs. Those reads are the same from one request
+to the next until someone changes them, so each process keeps them (``caches["local"]``) under a token in the
+shared cache (servicedesk.generations) that every change replaces, when made and again when its transaction
 commits: a copy read before a change is never used after it.
 
 What replaces the token (``kept_changed``, connected in ComplaintsConfig.ready to the saves and deletions of):
 the deadline table and its calendars (StageDeadline, WorkingCalendar, WorkingWindow, CalendarException), the
 follow-up policies, the people and the units (User, OrgUnit: names, units, whether active; a user's save of
-``last_login`` alone, on each log-in, changes nothing kept), the reminder slips, the attachments, the costs.
-The one write around those signals, the reminder run's ``bulk_create`` of slips, replaces it itself
-(complaints.services.reminders), as the demo's ``update()`` of the deadline table does. A token that is missing is
-set anew, never read as "no change". With the shared cache unreachable the page reads the database (and the
-process leaves the cache alone for a while); ``KEPT_SECONDS`` bounds how long a change missed in an outage, or made
-around the ORM, can go unseen.
+``last_login`` alone, on each log-in, changes nothing kept), the cause categories, the reminder slips, the
+attachments, the costs. The one write around those signals, the reminder run's ``bulk_create`` of slips, replaces
+it itself (complaints.services.reminders), as the demo's ``update()`` of the deadline table does. A token that is
+missing is set anew, never read as "no change". With the shared cache unreachable the page reads the database
+(and the process leaves the cache alone for a while); ``KEPT_SECONDS`` bounds how long a change missed in an
+outage, or made around the ORM, can go unseen.
 """
 
-from django.contrib.auth import get_user_model
+from collections import defaultdict
+
 from django.core.cache import caches
 
 from servicedesk.generations import Generation
 
-from .case_selectors import CASE_PEOPLE, case_attachments, case_slips, follow_up_methods_that_count
-from .models import ComplaintCase
+from .case_selectors import case_attachments, case_slips, follow_up_methods_that_count
 from .stages import action_owners, stage_rules
 
 KEPT_SECONDS = 300
@@ -72,18 +73,28 @@ class CasePageReads:
         """The pickers' people (``action_owners``): they depend on the case's unit and responsible department."""
         return self._kept(f"people:{case.unit_id}:{case.responsible_unit_id}", lambda: list(action_owners(case=case)))
 
-    def name_people(self, *, case) -> None:
-        """The people the case names (``CASE_PEOPLE``) not read with it, set on it from the kept people."""
-        fields = [ComplaintCase._meta.get_field(name) for name in CASE_PEOPLE]
-        missing = [field for field in fields if getattr(case, field.attname) and not field.is_cached(case)]
-        if not missing:
-            return
-        ids = sorted({getattr(case, field.attname) for field in missing})
-        people = self._kept(
-            "users:" + ",".join(map(str, ids)), lambda: {u.pk: u for u in get_user_model().objects.filter(pk__in=ids)}
-        )
-        for field in missing:
-            field.set_cached_value(case, people[getattr(case, field.attname)])
+    def name_related(self, *groups: tuple[list, tuple[str, ...]]) -> None:
+        """The rows that these rows name and were not read with them (people, units, cause categories), set on
+        them from the kept copies: one kept entry per related model and set of ids.
+
+        ``groups``: (rows of one model, the names of their foreign keys), e.g. ``([case], CASE_NAMED)``.
+        """
+        missing = defaultdict(list)
+        for rows, names in groups:
+            for name in names if rows else ():
+                field = rows[0]._meta.get_field(name)
+                for row in rows:
+                    if getattr(row, field.attname) is not None and not field.is_cached(row):
+                        missing[field.related_model].append((row, field))
+        for model, pairs in missing.items():
+            ids = sorted({getattr(row, field.attname) for row, field in pairs})
+            found = self._kept(
+                f"{model._meta.label_lower}:{','.join(map(str, ids))}",
+                lambda model=model, ids=ids: {row.pk: row for row in model._base_manager.filter(pk__in=ids)},
+            )
+            for row, field in pairs:
+                if (related := found.get(getattr(row, field.attname))) is not None:
+                    field.set_cached_value(row, related)
 
     def slips(self, *, case) -> list:
         return self._kept(f"slips:{case.pk}", lambda: case_slips(case=case))

@@ -198,12 +198,17 @@ def _follow_up_owed(*, user, case, follow_ups, kept: CasePageReads, bound=None) 
 def case_detail_response(request, case, *, stage_bound=None, record_bound=None, follow_up_bound=None, status=200):
     user = request.user
     kept = CasePageReads()
-    kept.name_people(case=case)
-    returns = case_selectors.case_returns(case=case)
-    actions = case_selectors.case_actions(case=case)
+    returns = case_selectors.case_returns(case=case, people=False)
+    actions = case_selectors.case_actions(case=case, people=False)
+    history = list(history_for(case).select_related(None))
+    kept.name_related(
+        ([case], case_selectors.CASE_NAMED),
+        (returns, case_selectors.RETURN_PEOPLE),
+        (actions, case_selectors.ACTION_PEOPLE),
+        (history, ("by",)),
+    )
     rules = kept.rules()
     now = timezone.now()
-    history = list(history_for(case))
     stage_forms = _stage_forms(user=user, case=case, rules=rules)
     stage_forms.update(stage_bound or {})
     record_forms = _record_forms(user=user, case=case, returns=returns, actions=actions, kept=kept)
@@ -248,7 +253,7 @@ def case_detail_response(request, case, *, stage_bound=None, record_bound=None, 
 @require_GET
 @permission_required("complaints.view_complaintcase", raise_exception=True)
 def case_detail(request, pk: int):
-    case = case_selectors.complaint_case_get_for_user(user=request.user, pk=pk, people=False)
+    case = case_selectors.complaint_case_get_for_user(user=request.user, pk=pk, named=False)
     return case_detail_response(request, case)
 
 

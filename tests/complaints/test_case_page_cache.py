@@ -124,3 +124,19 @@ def test_without_the_shared_cache_the_page_reads_the_database(client, flow, peop
     row, _created = StageDeadline.objects.get_or_create(stage="cause_analysis", defaults={"working_days": 3})
     StageDeadline.objects.filter(pk=row.pk).update(working_days=19)  # not even a signal: read each time
     assert _working_days(_page(client, case), "cause_analysis") == 19
+
+
+def test_a_renamed_unit_or_cause_category_is_seen_on_the_next_request(client, flow, people):
+    case = flow.to(flow.open(), "instructions")
+    case.refresh_from_db()
+    assert case.cause_category_id and case.responsible_unit_id
+    client.force_login(people["gm_office"])
+    _page(client, case)
+    category = case.cause_category
+    category.name = category.name_en = "电容批次"
+    category.save()
+    responsible = case.responsible_unit
+    responsible.name = responsible.name_en = "总装车间"
+    responsible.save()
+    page = _page(client, case).text
+    assert "电容批次" in page and "总装车间" in page

@@ -37,8 +37,8 @@ def test_the_opinion_page_costs_the_same_with_one_follow_up_and_with_six(client,
 
 
 # The case page: the session, the user, the case, its returns, its actions, its history, its follow-ups (13
-# before): the deadline table, the follow-up policy, the people (its pickers, the people it names) and the
-# slips, attachments and costs are kept per process (complaints.case_page_cache).
+# before): the deadline table, the follow-up policy, the pickers' people, the units, cause category and people
+# its rows name, and its slips, attachments and costs are kept per process (complaints.case_page_cache).
 CASE_PAGE_QUERIES = 7
 
 

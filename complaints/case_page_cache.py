@@ -21,11 +21,14 @@ outage, or made around the ORM, can go unseen.
 
 from collections import defaultdict
 
+from django.contrib.auth import get_user_model
 from django.core.cache import caches
 
 from servicedesk.generations import Generation
+from servicedesk.models import CalendarException, OrgUnit, WorkingCalendar, WorkingWindow
 
 from .case_selectors import case_attachments, case_slips, follow_up_methods_that_count
+from .models import CaseAttachment, CaseCost, CauseCategory, FollowUpPolicy, ReminderSlip, StageDeadline
 from .stages import action_owners, stage_rules
 
 KEPT_SECONDS = 300
@@ -37,6 +40,27 @@ def _generation_key() -> str:
 
 
 generation = Generation("complaint case page", _generation_key)
+
+
+def watched_models() -> tuple:
+    """The models whose saves and deletions replace the token (connected in ComplaintsConfig.ready)."""
+    return (
+        StageDeadline,
+        WorkingCalendar,
+        WorkingWindow,
+        CalendarException,
+        FollowUpPolicy,
+        get_user_model(),
+        OrgUnit,
+        CauseCategory,
+        ReminderSlip,
+        CaseAttachment,
+        CaseCost,
+    )
+
+
+# The rows ``name_related`` may take from what is kept: only those whose every change replaces the token.
+NAMED_MODELS = ("servicedesk.user", "servicedesk.orgunit", "complaints.causecategory")
 
 
 def kept_changed(*, sender=None, update_fields=None, **_signal) -> None:
@@ -77,12 +101,15 @@ class CasePageReads:
         """The rows that these rows name and were not read with them (people, units, cause categories), set on
         them from the kept copies: one kept entry per related model and set of ids.
 
-        ``groups``: (rows of one model, the names of their foreign keys), e.g. ``([case], CASE_NAMED)``.
+        ``groups``: (rows of one model, the names of their foreign keys), e.g. ``([case], CASE_NAMED)``; each
+        to one of ``NAMED_MODELS`` (the ruling page names its people and units the same way).
         """
         missing = defaultdict(list)
         for rows, names in groups:
             for name in names if rows else ():
                 field = rows[0]._meta.get_field(name)
+                if field.related_model._meta.label_lower not in NAMED_MODELS:
+                    raise ValueError(f"{field.related_model._meta.label} is not kept by the case page")
                 for row in rows:
                     if getattr(row, field.attname) is not None and not field.is_cached(row):
                         missing[field.related_model].append((row, field))

@@ -247,11 +247,16 @@ def opinion_inbox(*, user) -> QuerySet:
     )
 
 
-def opinion_detail(*, user, pk: int) -> CustomerOpinion:
+# The units and people an opinion names: its page takes them from what the case page keeps, as the case page does.
+OPINION_NAMED = ("unit", "technician", "forwarded_to", "resolved_by", "created_by")
+
+
+def opinion_detail(*, user, pk: int, named: bool = True) -> CustomerOpinion:
+    """``named``: with the units and people it names (``OPINION_NAMED``) in the same query."""
     try:
         return get_one(
             scope_to_user(CustomerOpinion.objects.all(), user=user).select_related(
-                "unit", "customer", "call", "technician", "forwarded_to", "resolved_by", "created_by"
+                "customer", "call", *(OPINION_NAMED if named else ())
             ),
             pk=pk,
         )

@@ -3,6 +3,7 @@
 import datetime as dt
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from django.utils import timezone
 
 from complaints import case_page_cache
@@ -140,3 +141,14 @@ def test_a_renamed_unit_or_cause_category_is_seen_on_the_next_request(client, fl
     responsible.save()
     page = _page(client, case).text
     assert "电容批次" in page and "总装车间" in page
+
+
+def test_the_opinion_page_sees_a_renamed_supervisor_on_the_next_request(client, flow, people):
+    case = flow.open()
+    flow.follow_up(case)
+    client.force_login(people["service"])
+    url = reverse("complaints:opinion_detail", args=[case.opinion_id])
+    assert str(people["supervisor"]) in client.get(url).text
+    people["supervisor"].first_name, people["supervisor"].last_name = "建国", "李"
+    people["supervisor"].save()
+    assert str(people["supervisor"]) in client.get(url).text

@@ -23,6 +23,7 @@ from collections import defaultdict
 
 from django.contrib.auth import get_user_model
 from django.core.cache import caches
+from django.utils import translation
 
 from servicedesk.generations import Generation
 from servicedesk.models import CalendarException, OrgUnit, WorkingCalendar, WorkingWindow
@@ -122,6 +123,12 @@ class CasePageReads:
             for row, field in pairs:
                 if (related := found.get(getattr(row, field.attname))) is not None:
                     field.set_cached_value(row, related)
+
+    def new_forms_html(self, *, case, draw) -> dict:
+        """``draw()``: the case page's unbound forms for new records, drawn; they show the pickers' people (kept
+        here, by the case's unit and responsible department) and the labels in the reader's language."""
+        language = translation.get_language()
+        return self._kept(f"new-forms:{case.unit_id}:{case.responsible_unit_id}:{language}", draw)
 
     def slips(self, *, case) -> list:
         return self._kept(f"slips:{case.pk}", lambda: case_slips(case=case))

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from repairs.models import Customer, RepairCall
 from servicedesk.documents import pdf_response
 from servicedesk.exceptions import ApplicationError
+from servicedesk.form_html import form_html
 from servicedesk.scoping import scope_to_user
 from servicedesk.workflow import history_for
 
@@ -151,15 +152,27 @@ def _stage_forms(*, user, case, rules) -> dict:
     return {to: StageForm(case=case, to_status=to) for to in ComplaintCase.TRANSITIONS[case.status]}
 
 
-def _record_forms(*, user, case, returns, actions, kept: CasePageReads) -> dict:
-    """The forms for the case's records the user may use: {(kind, pk or None): form}."""
-    forms = {}
-    if user.has_perm("complaints.work_case") and case.status != ComplaintCase.Status.AUDITED:
+def _new_forms_html(*, case, kept: CasePageReads) -> dict:
+    """The unbound forms for the case's new records, drawn: {kind: markup}. The same for every case of the same
+    unit and responsible department (in one language) until the people of their pickers change, so kept: none of
+    them has an initial value that moves with the clock (the follow-up form's time is drawn on each request)."""
+
+    def draw():
         people = kept.people(case=case)  # both people pickers, read once
-        forms[("attachment", None)] = AttachmentForm()
-        forms[("return", None)] = ReturnForm(case=case, people=people)
-        forms[("cost", None)] = CostForm()
-        forms[("action", None)] = ActionProposeForm(case=case, people=people)
+        forms = {
+            "attachment": AttachmentForm(),
+            "return": ReturnForm(case=case, people=people),
+            "cost": CostForm(),
+            "action": ActionProposeForm(case=case, people=people),
+        }
+        return {kind: form_html(form) for kind, form in forms.items()}
+
+    return kept.new_forms_html(case=case, draw=draw)
+
+
+def _record_forms(*, user, case, returns, actions) -> dict:
+    """The forms for the case's existing records the user may use: {(kind, pk): form}."""
+    forms = {}
     for item in returns:
         if item.status in (ReturnAllowance.Status.RECORDED, ReturnAllowance.Status.MISMATCH) and user.has_perm(
             "complaints.check_returns"
@@ -211,8 +224,15 @@ def case_detail_response(request, case, *, stage_bound=None, record_bound=None, 
     now = timezone.now()
     stage_forms = _stage_forms(user=user, case=case, rules=rules)
     stage_forms.update(stage_bound or {})
-    record_forms = _record_forms(user=user, case=case, returns=returns, actions=actions, kept=kept)
-    record_forms.update(record_bound or {})
+    record_forms = _record_forms(user=user, case=case, returns=returns, actions=actions)
+    new_forms = {}  # {kind: (the bound form sent back, or None; its markup)}
+    if user.has_perm("complaints.work_case") and case.status != ComplaintCase.Status.AUDITED:
+        new_forms = {kind: (None, markup) for kind, markup in _new_forms_html(case=case, kept=kept).items()}
+    for (kind, pk), form in (record_bound or {}).items():
+        if pk is None:
+            new_forms[kind] = (form, form_html(form))
+        else:
+            record_forms[(kind, pk)] = form
     # Each row carries its own forms, so the template needs no lookups.
     for item in returns:
         item.check_form = record_forms.get(("return_check", item.pk))
@@ -222,7 +242,6 @@ def case_detail_response(request, case, *, stage_bound=None, record_bound=None, 
         action.execute_form = record_forms.get(("action_execute", action.pk))
         action.follow_up_form = record_forms.get(("action_follow_up", action.pk))
         action.confirm_form = record_forms.get(("action_confirm", action.pk))
-    new_forms = {kind: form for (kind, pk), form in record_forms.items() if pk is None}
     costs = kept.costs(case=case)
     follow_ups = list(case.opinion.follow_ups.select_related("supervisor")) if case.opinion_id else []
     return render(

@@ -152,3 +152,13 @@ def test_the_opinion_page_sees_a_renamed_supervisor_on_the_next_request(client, 
     people["supervisor"].first_name, people["supervisor"].last_name = "建国", "李"
     people["supervisor"].save()
     assert str(people["supervisor"]) in client.get(url).text
+
+
+def test_the_kept_new_record_forms_are_drawn_in_the_readers_language(client, flow, people):
+    case = flow.to(flow.open(), "cause_analysis")
+    client.force_login(people["dispatcher"])
+    english = _page(client, case).text
+    chinese = client.get(case.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="zh-hans").text
+    assert 'id="new-return"' in english and 'id="new-return"' in chinese
+    assert "Original invoice" in english and "Original invoice" not in chinese
+    assert "Original invoice" in _page(client, case).text

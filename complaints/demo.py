@@ -62,6 +62,7 @@ def seed_complaints(*, units, users, stdout=None) -> None:
     from servicedesk.models import OrgUnit
     from servicedesk.roles import Role
 
+    from .case_page_cache import generation as case_page_generation
     from .models import CauseCategory, ComplaintCase, StageDeadline
     from .services import (
         StageInput,
@@ -74,6 +75,7 @@ def seed_complaints(*, units, users, stdout=None) -> None:
     if ComplaintCase.objects.exists():
         return
     StageDeadline.objects.filter(stage="investigation", owner_unit__isnull=True).update(owner_unit=units["quality"])
+    case_page_generation.replace()  # update() sends no post_save: the case pages' kept deadline table is stale
     manufacturing, _created = OrgUnit.objects.get_or_create(
         code="manufacturing", defaults={"name": "制造部", "name_en": "Manufacturing", "kind": OrgUnit.Kind.HEAD_OFFICE}
     )

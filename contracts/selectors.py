@@ -7,6 +7,7 @@ from django.db.models import Exists, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from repairs.models import Product, Site
+from servicedesk.queries import get_one
 from servicedesk.scoping import scope_to_user
 
 from .models import (
@@ -161,7 +162,7 @@ def contract_term_filtered(*, user, filters: dict, today: dt.date) -> QuerySet:
 
 def contract_get_for_user(*, user, pk: int) -> Contract:
     try:
-        return (
+        return get_one(
             scope_to_user(Contract.objects.all(), user=user)
             .select_related("unit", "customer", "contract_type", "handled_by", "import_batch__uploaded_by")
             .defer("import_batch__content", "import_batch__errors")
@@ -174,8 +175,8 @@ def contract_get_for_user(*, user, pk: int) -> Contract:
                         "-sequence"
                     ),
                 ),
-            )
-            .get(pk=pk)
+            ),
+            pk=pk,
         )
     except Contract.DoesNotExist:
         raise Http404 from None

@@ -13,6 +13,7 @@ from django.utils import timezone
 from complaints.models import ComplaintCase
 from servicedesk.db import reports_db
 from servicedesk.models import values_in_language
+from servicedesk.queries import get_one
 from servicedesk.scoping import scope_to_user
 
 from .arithmetic import to_fen
@@ -70,36 +71,32 @@ def case_get_for_user(*, user, pk: int) -> ComplaintCase:
         raise Http404 from None
 
 
-def ruling_get_for_user(*, user, pk: int) -> PenaltyRuling:
-    lines = PenaltyLine.objects.select_related(
-        "person",
-        "person__unit",
-        "department",
-        "penalty_kind",
-        "proposed_kind",
-        "criteria_row",
-        "criteria_row__cause_category",
-        "adjusted_by",
-        "reverses",
-    ).order_by("position", "pk")
+# The unit and people a ruling and its lines name. Its page takes them from what the complaint case page keeps
+# (complaints.case_page_cache) and reads the case on its own: in one query, the ruling's eleven joins took 5.9 ms
+# (2.7 of planning) and its lines' nine 3.9 ms; without the named rows 1.3 + 1.5 (the case) and 2.3 ms.
+RULING_NAMED = ("unit", "opened_by", "proposed_by", "approved_by")
+LINE_NAMED = ("person", "department", "adjusted_by")
+
+
+def ruling_get_for_user(*, user, pk: int, named: bool = True) -> PenaltyRuling:
+    """``named``: with the unit and people it and its lines name (``RULING_NAMED``, ``LINE_NAMED``, each line's
+    person's unit) and its case in the same queries."""
+    line_related = ("penalty_kind", "proposed_kind", "criteria_row", "criteria_row__cause_category", "reverses")
+    ruling_related = ("criteria_version", "cause_category", "corrects")
+    case_related = ("customer", "cause_category", "penalty_loss")
+    if named:
+        line_related += (*LINE_NAMED, "person__unit")
+        ruling_related += (*RULING_NAMED, "case", *(f"case__{name}" for name in case_related))
+        case = ()
+    else:
+        case = (Prefetch("case", queryset=ComplaintCase.objects.select_related(*case_related)),)
+    lines = PenaltyLine.objects.select_related(*line_related).order_by("position", "pk")
     try:
-        return (
+        return get_one(
             scope_to_user(PenaltyRuling.objects.all(), user=user)
-            .select_related(
-                "case",
-                "case__customer",
-                "case__cause_category",
-                "case__penalty_loss",
-                "unit",
-                "criteria_version",
-                "cause_category",
-                "corrects",
-                "opened_by",
-                "proposed_by",
-                "approved_by",
-            )
-            .prefetch_related(Prefetch("lines", queryset=lines), "corrections")
-            .get(pk=pk)
+            .select_related(*ruling_related)
+            .prefetch_related(*case, Prefetch("lines", queryset=lines), "corrections"),
+            pk=pk,
         )
     except PenaltyRuling.DoesNotExist:
         raise Http404 from None

@@ -13,6 +13,7 @@ from django.utils import timezone
 from servicedesk.chinese_amounts import amount_in_capitals
 from servicedesk.models import OrgUnit
 from servicedesk.prepared import PreparedRead
+from servicedesk.queries import get_one
 from servicedesk.scoping import NOTHING, scope_to_user, scope_unit_of, user_may_act_in_unit
 
 from .models import (
@@ -40,12 +41,12 @@ FEN = Decimal("0.01")  # money to the fen
 
 
 def _get(qs: QuerySet, pk: int):
-    # One row by primary key: read as a list, not with get(), whose LIMIT 21 makes PostgreSQL weigh fast-start
-    # plans for every order of the joins (the call page's query: 4.3 ms of planning against 1.6 ms without it).
-    found = list(qs.filter(pk=pk).order_by())  # one row: no ORDER BY for the planner to weigh indexes for
-    if not found:
-        raise Http404
-    return found[0]
+    # Not get(): its LIMIT 21 makes PostgreSQL weigh fast-start plans for every order of the joins (the call
+    # page's query: 4.3 ms of planning against 1.6 ms without it).
+    try:
+        return get_one(qs, pk=pk)
+    except qs.model.DoesNotExist:
+        raise Http404 from None
 
 
 def _one_in_scope(read: PreparedRead, *, user, **values):

@@ -9,6 +9,11 @@ write the same label, input, help text and errors directly, every value escaped:
   hidden, a select with flat choices);
 - ``form_html(form)``: its non-field errors, then every field in order.
 
+``widget_type_class=True`` (``{{ form|form_html:"crispy" }}``) also gives each input the class crispy's field tag
+adds, its widget's name in lower case ("select form-select", "textarea form-control", "datetimeinput
+form-control"), for pages whose markup crispy wrote until now: the same markup, token for token
+(tests/servicedesk/test_form_html_crispy.py).
+
 A widget this module does not know (radio buttons, files, multi-widgets) falls back to
 Django's own rendering of the widget, inside the same markup.
 """
@@ -16,6 +21,7 @@ Django's own rendering of the widget, inside the same markup.
 import html
 
 from django import forms
+from django.conf import settings
 from django.forms.utils import flatatt
 from django.utils.safestring import SafeString, mark_safe
 
@@ -30,10 +36,22 @@ def _input_class(widget) -> str:
     return "form-control"
 
 
-def _attrs(bound_field, widget, *, extra_class: str = "") -> dict:
+def _widget_type_class(widget, css: str) -> str:
+    """The widget's own classes with its type's name, as crispy's ``crispy_field`` tag writes them."""
+    name = widget.__class__.__name__.lower()
+    name = getattr(settings, "CRISPY_CLASS_CONVERTERS", {}).get(name, name)
+    if not css:
+        return name
+    return css if name in css else f"{css} {name}"  # crispy's test is a substring's
+
+
+def _attrs(bound_field, widget, *, extra_class: str = "", widget_type_class: bool = False) -> dict:
     attrs = bound_field.build_widget_attrs(dict(widget.attrs))
     attrs["id"] = bound_field.auto_id
-    css = " ".join(dict.fromkeys(" ".join((attrs.get("class", ""), _input_class(widget), extra_class)).split()))
+    own = attrs.get("class", "")
+    if widget_type_class:
+        own = _widget_type_class(widget, own)
+    css = " ".join(dict.fromkeys(" ".join((own, _input_class(widget), extra_class)).split()))
     attrs["class"] = css
     if bound_field.errors:
         attrs["aria-invalid"] = "true"
@@ -43,7 +61,7 @@ def _attrs(bound_field, widget, *, extra_class: str = "") -> dict:
     return attrs
 
 
-def widget_html(bound_field, *, extra_class: str = "") -> str:
+def widget_html(bound_field, *, extra_class: str = "", widget_type_class: bool = False) -> str:
     """The field's input element alone."""
     field = bound_field.field
     widget = field.widget
@@ -54,7 +72,8 @@ def widget_html(bound_field, *, extra_class: str = "") -> str:
         formatted = widget.format_value(value)
         value_attr = f' value="{e(str(formatted))}"' if formatted is not None else ""
         return f'<input type="hidden" name="{e(name)}"{value_attr} id="{e(bound_field.auto_id)}">'
-    attrs = _attrs(bound_field, widget, extra_class=(extra_class + invalid).strip())
+    extra_class = (extra_class + invalid).strip()
+    attrs = _attrs(bound_field, widget, extra_class=extra_class, widget_type_class=widget_type_class)
     if isinstance(widget, forms.Textarea):
         formatted = widget.format_value(value)
         return f'<textarea name="{e(name)}"{flatatt(attrs)}>\n{e(str(formatted or ""))}</textarea>'
@@ -75,7 +94,10 @@ def widget_html(bound_field, *, extra_class: str = "") -> str:
             attrs["value"] = str(formatted)
         input_type = attrs.pop("type", widget.input_type)
         return f'<input type="{e(input_type)}" name="{e(name)}"{flatatt(attrs)}>'
-    return str(bound_field.as_widget(attrs={"class": (_input_class(widget) + invalid).strip()}))
+    css = (_input_class(widget) + invalid).strip()
+    if widget_type_class:
+        css = " ".join(dict.fromkeys(f"{_widget_type_class(widget, widget.attrs.get('class', ''))} {css}".split()))
+    return str(bound_field.as_widget(attrs={"class": css}))
 
 
 def _errors_html(bound_field) -> str:
@@ -90,7 +112,7 @@ def _errors_html(bound_field) -> str:
     return f'<div id="{auto_id}_error" class="invalid-feedback d-block">{errors}</div>'
 
 
-def field_html(bound_field, *, wrapper_class: str = "mb-3") -> SafeString:
+def field_html(bound_field, *, wrapper_class: str = "mb-3", widget_type_class: bool = False) -> SafeString:
     """Label, input, errors and help text of one field, as crispy-bootstrap5 lays them out."""
     field = bound_field.field
     if isinstance(field.widget, forms.HiddenInput):
@@ -104,7 +126,7 @@ def field_html(bound_field, *, wrapper_class: str = "mb-3") -> SafeString:
     )
     if isinstance(field.widget, forms.CheckboxInput):
         inner = (
-            f'<div class="form-check">{widget_html(bound_field)}'
+            f'<div class="form-check">{widget_html(bound_field, widget_type_class=widget_type_class)}'
             f'<label for="{auto_id}" class="form-check-label">{label}</label>'
             f"{_errors_html(bound_field)}{help_text}</div>"
         )
@@ -113,7 +135,7 @@ def field_html(bound_field, *, wrapper_class: str = "mb-3") -> SafeString:
         asterisk = '<span class="asteriskField">*</span>' if field.required else ""
         inner = (
             f'<label for="{auto_id}" class="form-label{required}>{label}{asterisk}</label>'
-            f"{widget_html(bound_field)}{_errors_html(bound_field)}{help_text}"
+            f"{widget_html(bound_field, widget_type_class=widget_type_class)}{_errors_html(bound_field)}{help_text}"
         )
     return mark_safe(f'<div id="div_{auto_id}" class="{wrapper_class}">{inner}</div>')  # noqa: S308 - escaped
 
@@ -125,8 +147,11 @@ def non_field_errors_html(form) -> str:
     return "".join(f'<div class="alert alert-danger">{e(str(error))}</div>' for error in errors)
 
 
-def form_html(form, *, wrapper_class: str = "mb-3") -> SafeString:
+def form_html(form, *, wrapper_class: str = "mb-3", widget_type_class: bool = False) -> SafeString:
     """The form's non-field errors, then each of its fields (hidden ones included), in order."""
     parts = [non_field_errors_html(form)]
-    parts += [field_html(bound_field, wrapper_class=wrapper_class) for bound_field in form]
+    parts += [
+        field_html(bound_field, wrapper_class=wrapper_class, widget_type_class=widget_type_class)
+        for bound_field in form
+    ]
     return mark_safe("".join(parts))  # noqa: S308 - every value is escaped

@@ -128,10 +128,12 @@ def _board_cache_per_test(monkeypatch):
     cache (locmem, or Redis in CI) outlives a test's rolled-back data and SQLite reuses ids."""
     from django.core.cache import caches
 
+    from complaints import case_page_cache
     from repairs import board_cache
     from servicedesk import backends
 
     monkeypatch.setattr(board_cache, "NAMESPACE", f"board-test-{uuid.uuid4().hex}")
+    monkeypatch.setattr(case_page_cache, "NAMESPACE", f"case-page-test-{uuid.uuid4().hex}")
     monkeypatch.setattr(backends, "NAMESPACE", f"perms-test-{uuid.uuid4().hex}")
     caches["local"].clear()  # per-process fragments and filter options: SQLite reuses ids across tests
 

@@ -13,7 +13,8 @@ from servicedesk.roles import Role
 from servicedesk.scoping import user_may_act_in_unit
 from servicedesk.workflow import apply_transition, lock_for_update, record_status_change
 
-from ..models import CustomerOpinion, FollowUpPolicy, OpinionFollowUp
+from ..case_selectors import follow_up_methods_that_count
+from ..models import CustomerOpinion, OpinionFollowUp
 
 OPINION_MAX_LENGTH = 4000
 LETTER_SERIES = "HG"
@@ -274,22 +275,17 @@ def opinion_follow_up_record(
     )
 
 
-def follow_up_methods_that_count(*, unit_id: int) -> set[str]:
-    """Clause 二十八: a visit in person; a phone call only where the unit's setting allows it."""
-    methods = {OpinionFollowUp.Method.VISIT}
-    if FollowUpPolicy.objects.filter(unit_id=unit_id, phone_counts=True).exists():
-        methods.add(OpinionFollowUp.Method.PHONE)
-    return methods
-
-
-def follow_up_refusal(*, opinion: CustomerOpinion, follow_ups=None) -> str | None:
+def follow_up_refusal(
+    *, opinion: CustomerOpinion, follow_ups=None, methods_that_count=follow_up_methods_that_count
+) -> str | None:
     """Why the complaint (or its case) cannot close yet, or None once a counting follow-up is recorded.
 
-    ``follow_ups``: the opinion's follow-ups already read (its page lists them), instead of asking again.
+    ``follow_ups``: the opinion's follow-ups already read (its page lists them), instead of asking again;
+    ``methods_that_count``: ``follow_up_methods_that_count`` or a page's kept copy of it (complaints.case_page_cache).
     """
     if not opinion.complained:
         return None
-    methods = follow_up_methods_that_count(unit_id=opinion.unit_id)
+    methods = methods_that_count(unit_id=opinion.unit_id)
     if follow_ups is not None:
         recorded = {follow_up.method for follow_up in follow_ups}
     else:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from servicedesk.models import Notification
 from servicedesk.notifications import notifications_queue
 
+from ..case_page_cache import generation as case_page_generation
 from ..models import ComplaintCase, ReminderSlip
 from ..notices import REMINDER
 from ..stages import slip_owner, stage_rules
@@ -113,6 +114,7 @@ def reminder_slips_issue(*, now: dt.datetime, batch_size: int = BATCH) -> int:
                     )
                 )
             ReminderSlip.objects.bulk_create(slips, ignore_conflicts=True)
+            case_page_generation.replace()  # bulk_create sends no post_save: the case pages' kept slips are stale
             # Only the slips this batch wrote (a concurrent or earlier run may have taken some), with their ids.
             ours = {
                 (case_id, seq): pk

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from repairs.models import Customer, RepairCall
 from servicedesk.documents import pdf_response
 from servicedesk.exceptions import ApplicationError
+from servicedesk.form_html import form_html
 from servicedesk.scoping import scope_to_user
 from servicedesk.workflow import history_for
 
@@ -32,11 +33,12 @@ from ..case_forms import (
     ReturnResolveForm,
     StageForm,
 )
+from ..case_page_cache import CasePageReads
 from ..documents import complaint_case_pdf
 from ..models import ComplaintCase, ImprovementAction, ReturnAllowance
 from ..services.attachments import attachment_path
 from ..services.opinions import follow_up_refusal, may_record_follow_up
-from ..stages import action_owners, stage_progress, stage_rules, user_owns_stage
+from ..stages import stage_progress, user_owns_stage
 
 CASES_PER_PAGE = 50
 INBOX_LIMIT = 200
@@ -150,15 +152,27 @@ def _stage_forms(*, user, case, rules) -> dict:
     return {to: StageForm(case=case, to_status=to) for to in ComplaintCase.TRANSITIONS[case.status]}
 
 
+def _new_forms_html(*, case, kept: CasePageReads) -> dict:
+    """The unbound forms for the case's new records, drawn: {kind: markup}. The same for every case of the same
+    unit and responsible department (in one language) until the people of their pickers change, so kept: none of
+    them has an initial value that moves with the clock (the follow-up form's time is drawn on each request)."""
+
+    def draw():
+        people = kept.people(case=case)  # both people pickers, read once
+        forms = {
+            "attachment": AttachmentForm(),
+            "return": ReturnForm(case=case, people=people),
+            "cost": CostForm(),
+            "action": ActionProposeForm(case=case, people=people),
+        }
+        return {kind: form_html(form) for kind, form in forms.items()}
+
+    return kept.new_forms_html(case=case, draw=draw)
+
+
 def _record_forms(*, user, case, returns, actions) -> dict:
-    """The forms for the case's records the user may use: {(kind, pk or None): form}."""
+    """The forms for the case's existing records the user may use: {(kind, pk): form}."""
     forms = {}
-    if user.has_perm("complaints.work_case") and case.status != ComplaintCase.Status.AUDITED:
-        people = list(action_owners(case=case))  # both people pickers, in one query
-        forms[("attachment", None)] = AttachmentForm()
-        forms[("return", None)] = ReturnForm(case=case, people=people)
-        forms[("cost", None)] = CostForm()
-        forms[("action", None)] = ActionProposeForm(case=case, people=people)
     for item in returns:
         if item.status in (ReturnAllowance.Status.RECORDED, ReturnAllowance.Status.MISMATCH) and user.has_perm(
             "complaints.check_returns"
@@ -182,12 +196,12 @@ def _record_forms(*, user, case, returns, actions) -> dict:
     return forms
 
 
-def _follow_up_owed(*, user, case, follow_ups, bound=None) -> dict:
+def _follow_up_owed(*, user, case, follow_ups, kept: CasePageReads, bound=None) -> dict:
     """Clause 二十八 on the case page: why closing would be refused for the supervisor's follow-up, and the
     follow-up form right there when the user is the one who records it (else the page links to the complaint)."""
     if case.opinion_id is None or case.status in (ComplaintCase.Status.CLOSED, ComplaintCase.Status.AUDITED):
         return {}
-    refusal = follow_up_refusal(opinion=case.opinion, follow_ups=follow_ups)
+    refusal = follow_up_refusal(opinion=case.opinion, follow_ups=follow_ups, methods_that_count=kept.methods_that_count)
     if not refusal and bound is None:
         return {}
     form = bound or (FollowUpForm() if may_record_follow_up(user=user, opinion=case.opinion) else None)
@@ -196,15 +210,29 @@ def _follow_up_owed(*, user, case, follow_ups, bound=None) -> dict:
 
 def case_detail_response(request, case, *, stage_bound=None, record_bound=None, follow_up_bound=None, status=200):
     user = request.user
-    returns = case_selectors.case_returns(case=case)
-    actions = case_selectors.case_actions(case=case)
-    rules = stage_rules()
+    kept = CasePageReads()
+    returns = case_selectors.case_returns(case=case, people=False)
+    actions = case_selectors.case_actions(case=case, people=False)
+    history = list(history_for(case).select_related(None))
+    kept.name_related(
+        ([case], case_selectors.CASE_NAMED),
+        (returns, case_selectors.RETURN_PEOPLE),
+        (actions, case_selectors.ACTION_PEOPLE),
+        (history, ("by",)),
+    )
+    rules = kept.rules()
     now = timezone.now()
-    history = list(history_for(case))
     stage_forms = _stage_forms(user=user, case=case, rules=rules)
     stage_forms.update(stage_bound or {})
     record_forms = _record_forms(user=user, case=case, returns=returns, actions=actions)
-    record_forms.update(record_bound or {})
+    new_forms = {}  # {kind: (the bound form sent back, or None; its markup)}
+    if user.has_perm("complaints.work_case") and case.status != ComplaintCase.Status.AUDITED:
+        new_forms = {kind: (None, markup) for kind, markup in _new_forms_html(case=case, kept=kept).items()}
+    for (kind, pk), form in (record_bound or {}).items():
+        if pk is None:
+            new_forms[kind] = (form, form_html(form))
+        else:
+            record_forms[(kind, pk)] = form
     # Each row carries its own forms, so the template needs no lookups.
     for item in returns:
         item.check_form = record_forms.get(("return_check", item.pk))
@@ -214,8 +242,7 @@ def case_detail_response(request, case, *, stage_bound=None, record_bound=None, 
         action.execute_form = record_forms.get(("action_execute", action.pk))
         action.follow_up_form = record_forms.get(("action_follow_up", action.pk))
         action.confirm_form = record_forms.get(("action_confirm", action.pk))
-    new_forms = {kind: form for (kind, pk), form in record_forms.items() if pk is None}
-    costs = list(case.costs.all())
+    costs = kept.costs(case=case)
     follow_ups = list(case.opinion.follow_ups.select_related("supervisor")) if case.opinion_id else []
     return render(
         request,
@@ -225,16 +252,18 @@ def case_detail_response(request, case, *, stage_bound=None, record_bound=None, 
             "now": now,
             "history": history,
             "progress": stage_progress(case=case, history=history, rules=rules, now=now),
-            "attachments": case_selectors.case_attachments(case=case),
+            "attachments": kept.attachments(case=case),
             "returns": returns,
             "costs": costs,
             "actions": actions,
-            "slips": case_selectors.case_slips(case=case),
+            "slips": kept.slips(case=case),
             "stage_forms": stage_forms,
             "new_forms": new_forms,
             "loss": case.loss_amount(returns=returns, costs=costs),
             "follow_ups": follow_ups,
-            "follow_up_owed": _follow_up_owed(user=user, case=case, follow_ups=follow_ups, bound=follow_up_bound),
+            "follow_up_owed": _follow_up_owed(
+                user=user, case=case, follow_ups=follow_ups, kept=kept, bound=follow_up_bound
+            ),
         },
         status=status,
     )
@@ -243,7 +272,7 @@ def case_detail_response(request, case, *, stage_bound=None, record_bound=None, 
 @require_GET
 @permission_required("complaints.view_complaintcase", raise_exception=True)
 def case_detail(request, pk: int):
-    case = case_selectors.complaint_case_get_for_user(user=request.user, pk=pk)
+    case = case_selectors.complaint_case_get_for_user(user=request.user, pk=pk, named=False)
     return case_detail_response(request, case)
 
 

@@ -26,6 +26,7 @@ from ..case_forms import (
     OpinionRecordForm,
     OpinionResolveForm,
 )
+from ..case_page_cache import CasePageReads
 from ..documents import opinion_letter_pdf
 from ..models import CustomerOpinion
 from ..services.opinions import follow_up_refusal, may_handle, may_record_follow_up
@@ -104,18 +105,23 @@ def _action_forms(*, user, opinion: CustomerOpinion) -> dict:
 
 
 def _detail(request, opinion, bound: dict | None = None, status: int = 200):
+    follow_ups = list(opinion.follow_ups.all())
+    history = list(history_for(opinion).select_related(None))
+    kept = CasePageReads()
+    kept.name_related(([opinion], case_selectors.OPINION_NAMED), (follow_ups, ("supervisor",)), (history, ("by",)))
     forms = _action_forms(user=request.user, opinion=opinion)
     forms.update(bound or {})
-    follow_ups = list(opinion.follow_ups.select_related("supervisor"))
     return render(
         request,
         "complaints/opinion_detail.html",
         {
             "opinion": opinion,
-            "history": history_for(opinion),
+            "history": history,
             "follow_ups": follow_ups,
             # Clause 二十八: say so when what is recorded (a phone call) is not the follow-up.
-            "follow_up_refusal": follow_up_refusal(opinion=opinion, follow_ups=follow_ups),
+            "follow_up_refusal": follow_up_refusal(
+                opinion=opinion, follow_ups=follow_ups, methods_that_count=kept.methods_that_count
+            ),
             "cases": list(opinion.cases.all()),
             "action_forms": forms,
             "may_open_case": request.user.has_perm("complaints.open_case")
@@ -128,7 +134,7 @@ def _detail(request, opinion, bound: dict | None = None, status: int = 200):
 @require_GET
 @permission_required("complaints.view_customeropinion", raise_exception=True)
 def opinion_detail(request, pk: int):
-    opinion = case_selectors.opinion_detail(user=request.user, pk=pk)
+    opinion = case_selectors.opinion_detail(user=request.user, pk=pk, named=False)
     return _detail(request, opinion)
 
 

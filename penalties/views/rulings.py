@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from complaints.case_page_cache import CasePageReads
 from servicedesk.documents import pdf_response, render_pdf
 from servicedesk.exceptions import ApplicationError
 from servicedesk.workflow import history_for
@@ -125,6 +126,10 @@ def _render(request, ruling, *, bound=None, status=200):
     lines = list(ruling.lines.all())
     for line in lines:
         line.adjust_form = adjust_forms.get(line.pk)
+    history = list(history_for(ruling).select_related(None))
+    kept = CasePageReads()
+    kept.name_related(([ruling], selectors.RULING_NAMED), (lines, selectors.LINE_NAMED), (history, ("by",)))
+    kept.name_related(([line.person for line in lines if line.person_id is not None], ("unit",)))
     loss = getattr(ruling.case, "penalty_loss", None)
     return render(
         request,
@@ -140,7 +145,7 @@ def _render(request, ruling, *, bound=None, status=200):
             and user.has_perm("penalties.approve_ruling")
             and approval_refusal is None,
             "corrections": live_corrections,
-            "history": history_for(ruling),
+            "history": history,
         },
         status=status,
     )
@@ -149,7 +154,7 @@ def _render(request, ruling, *, bound=None, status=200):
 @require_GET
 @permission_required("penalties.view_penaltyruling", raise_exception=True)
 def ruling_detail(request, pk):
-    return _render(request, selectors.ruling_get_for_user(user=request.user, pk=pk))
+    return _render(request, selectors.ruling_get_for_user(user=request.user, pk=pk, named=False))
 
 
 @require_POST

@@ -9,14 +9,21 @@ from servicedesk import form_html as markup
 register = template.Library()
 
 
-@register.filter
-def form_html(form):
-    return markup.form_html(form)
+def _crispy(option) -> bool:
+    if option not in (None, "crispy"):
+        raise ValueError(f"form_html's option is 'crispy', not {option!r}")
+    return option == "crispy"
 
 
 @register.filter
-def field_html(bound_field):
-    return markup.field_html(bound_field)
+def form_html(form, option=None):
+    """``{{ form|form_html:"crispy" }}``: with the widget type's class crispy adds (servicedesk.form_html)."""
+    return markup.form_html(form, widget_type_class=_crispy(option))
+
+
+@register.filter
+def field_html(bound_field, option=None):
+    return markup.field_html(bound_field, widget_type_class=_crispy(option))
 
 
 @register.filter

@@ -10,6 +10,10 @@ from tests.page_queries import page_queries
 from .conftest import make_ruled_case, open_and_propose
 
 BUDGET = 8
+# The session, the user, the ruling, its case, its lines, its corrections, its history, and for the office that
+# proposes the active penalty kinds of its adjustment forms (one fewer before, the case read with the ruling): the
+# unit and people the ruling and its lines name come from what the complaint case page keeps.
+RULING_PAGE_QUERIES = 8
 
 
 def test_the_ruling_page_costs_the_same_with_one_share_and_with_eight(
@@ -28,7 +32,7 @@ def test_the_ruling_page_costs_the_same_with_one_share_and_with_eight(
         client.force_login(user)
         few, _page = page_queries(client, one.get_absolute_url())
         many, page = page_queries(client, eight.get_absolute_url())
-        assert few == many <= BUDGET, (user, few, many)
+        assert few == many <= RULING_PAGE_QUERIES <= BUDGET, (user, few, many)
         for person in people:
             assert str(person) in page
 
@@ -39,3 +43,20 @@ def test_the_adjustment_forms_draw_the_kinds_read_once_as_the_field_draws_them(d
     drawn = str(AdjustForm(initial=initial, prefix="line1")["penalty_kind"])
     shared = str(AdjustForm(initial=initial, prefix="line1", kind_choices=AdjustForm.kind_choices())["penalty_kind"])
     assert shared == drawn and "selected" in drawn and PenaltyKind.objects.filter(is_active=True).count() > 1
+
+
+def test_a_renamed_person_or_unit_is_seen_on_the_ruling_page_on_the_next_request(
+    client, unit, technician, gm_office, deputy_gm
+):
+    ruling = open_and_propose(
+        case=make_ruled_case(unit=unit, responsible_person=technician, costs=["1000"]), by=gm_office
+    )
+    client.force_login(deputy_gm)
+    _count, page = page_queries(client, ruling.get_absolute_url())
+    assert str(technician) in page
+    technician.first_name, technician.last_name = "小明", "王"
+    technician.save()
+    unit.name = unit.name_en = "浦东服务中心"
+    unit.save()
+    page = client.get(ruling.get_absolute_url()).text
+    assert str(technician) in page and "浦东服务中心" in page

@@ -27,6 +27,7 @@ import sys
 import time
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -135,7 +136,9 @@ def in_process(n: int, only: str | None = None) -> list[tuple]:
         client = client_for(user)
 
         def send(client=client, url=url, data=data):
-            return client.post(url, data) if data else client.get(url)
+            if data:  # as the browser sends the page's form (no enctype): urlencoded, not the test client's multipart
+                return client.post(url, urlencode(data), content_type="application/x-www-form-urlencoded")
+            return client.get(url)
 
         send()  # the first request of the process reads what it keeps (content types, options)
         with CaptureQueriesContext(connection) as captured:
@@ -211,8 +214,9 @@ def wrk(port: int, path: str, cookie: str, seconds: int) -> tuple[float, str, st
         timeout=seconds + 30,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    median = re.search(r"50%\s+(\S+)", out).group(1)
-    p99 = re.search(r"99%\s+(\S+)", out).group(1)
+    # The latency distribution's own lines ("    50%   29.80ms"), not its heading.
+    median = re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return rps, f"median {median} p99 {p99}" + (f" NON-2xx {non2xx.group(1)}" if non2xx else ""), load()
 

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from servicedesk.forms import DateField, DateTimeField, PlainSelect, VersionField
 from servicedesk.models import OrgUnit, name_in_language, person_name
 from servicedesk.prepared import PreparedRead
-from servicedesk.scoping import NOTHING, scope_to_user, scope_unit_of
+from servicedesk.scoping import NOTHING, in_unit, scope_to_user, scope_unit_of
 
 from .models import Customer, Product, RepairCall, Site, Zone, phone_validator
 from .services.calls import NewCustomer, NewProduct, NewSite
@@ -19,22 +19,19 @@ DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%
 
 # The chosen product (or site) with what the call's deadline needs, for every call logged: prepared reads
 # (servicedesk.prepared), filtered by the user's unit as scope_to_user would (None: head office, every unit).
-_CHOSEN_PRODUCT = PreparedRead(
-    "chosen_product",
-    lambda *, pk, unit_id: (
-        (Product.objects.filter(pk=pk) if unit_id is None else Product.objects.filter(pk=pk, customer__unit_id=unit_id))
-        .select_related("customer", "site__zone__calendar")
-        .order_by()
-    ),
-)
-_CHOSEN_SITE = PreparedRead(
-    "chosen_site",
-    lambda *, pk, unit_id: (
-        (Site.objects.filter(pk=pk) if unit_id is None else Site.objects.filter(pk=pk, customer__unit_id=unit_id))
-        .select_related("customer", "zone__calendar")
-        .order_by()
-    ),
-)
+def _chosen_read(model, *related) -> PreparedRead:
+    return PreparedRead(
+        f"chosen_{model._meta.model_name}",
+        lambda *, pk, unit_id: (
+            in_unit(model.objects.filter(pk=pk), unit_id, unit_field="customer__unit")
+            .select_related("customer", *related)
+            .order_by()
+        ),
+    )
+
+
+_CHOSEN_PRODUCT = _chosen_read(Product, "site__zone__calendar")
+_CHOSEN_SITE = _chosen_read(Site, "zone__calendar")
 
 
 def _pk(model, value):

@@ -14,7 +14,7 @@ from servicedesk.chinese_amounts import amount_in_capitals
 from servicedesk.models import OrgUnit
 from servicedesk.prepared import PreparedRead
 from servicedesk.queries import get_one
-from servicedesk.scoping import NOTHING, scope_to_user, scope_unit_of, user_may_act_in_unit
+from servicedesk.scoping import NOTHING, in_unit, scope_to_user, scope_unit_of, user_may_act_in_unit
 
 from .models import (
     FeeAdjustment,
@@ -537,7 +537,7 @@ def supervision(*, user, now: dt.datetime | None = None, recent_days: int = 14) 
 
 def _voucher_form_call_queryset(*, pk, unit_id) -> QuerySet:
     current = Visit.objects.filter(call_id=OuterRef("pk"), number=OuterRef("visit_count")).values("arrived_at")[:1]
-    calls = RepairCall.objects.filter(pk=pk) if unit_id is None else RepairCall.objects.filter(pk=pk, unit_id=unit_id)
+    calls = in_unit(RepairCall.objects.filter(pk=pk), unit_id)
     return calls.select_related("customer", "site", "product").annotate(visit_arrived_at=Subquery(current)).order_by()
 
 
@@ -573,7 +573,7 @@ def _card_page_queryset(*, pk, unit_id) -> QuerySet:
     columns += ["call__customer__id", "call__customer__name", "call__customer__phone", "voucher__id", "voucher__number"]
     for person in ("technician", "register_entry__taken_by", "register_entry__received_by"):
         columns += [f"{person}__{name}" for name in _PERSON]
-    cards = RepairCard.objects.filter(pk=pk) if unit_id is None else RepairCard.objects.filter(pk=pk, unit_id=unit_id)
+    cards = in_unit(RepairCard.objects.filter(pk=pk), unit_id)
     return (
         cards.select_related(
             "call__customer", "voucher", "technician", "register_entry__taken_by", "register_entry__received_by"
@@ -627,7 +627,7 @@ class CallVoucher:
 
 
 def _call_page_queryset(*, pk, unit_id) -> QuerySet:
-    calls = RepairCall.objects.filter(pk=pk) if unit_id is None else RepairCall.objects.filter(pk=pk, unit_id=unit_id)
+    calls = in_unit(RepairCall.objects.filter(pk=pk), unit_id)
     return calls.select_related(
         "unit", "customer", "site", "zone", "product", "technician", "created_by", "repair_card"
     ).order_by()
@@ -637,11 +637,7 @@ _CALL_PAGE = PreparedRead("call_page", _call_page_queryset)
 _CALL_PAGE_VOUCHERS = PreparedRead(
     "call_page_vouchers",
     lambda *, call_id, unit_id: (
-        (
-            ServiceVoucher.objects.filter(call_id=call_id)
-            if unit_id is None
-            else ServiceVoucher.objects.filter(call_id=call_id, unit_id=unit_id)
-        )
+        in_unit(ServiceVoucher.objects.filter(call_id=call_id), unit_id)
         .only("pk", "number", "status", "cover", "fee_balance", "visit_id")
         .order_by()
     ),

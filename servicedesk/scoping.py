@@ -11,9 +11,13 @@ def scope_to_user(queryset: QuerySet, *, user, unit_field: str = "unit") -> Quer
     unit_id = scope_unit_of(user)
     if unit_id is NOTHING:
         return queryset.none()
-    if unit_id is None:
-        return queryset
-    return queryset.filter(**{f"{unit_field}_id": unit_id})
+    return in_unit(queryset, unit_id, unit_field=unit_field)
+
+
+def in_unit(queryset: QuerySet, unit_id: int | None, *, unit_field: str = "unit") -> QuerySet:
+    """The rows of that unit, or every row for ``None`` (head office): what scope_to_user filters by, for a read
+    given ``scope_unit_of(user)`` (servicedesk.prepared)."""
+    return queryset if unit_id is None else queryset.filter(**{f"{unit_field}_id": unit_id})
 
 
 NOTHING = object()  # scope_unit_of: the user sees no row

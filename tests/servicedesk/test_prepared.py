@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from repairs import selectors_field
 from repairs.models import RepairCall
 from servicedesk.prepared import PreparedRead, _postgresql_text
+from servicedesk.scoping import in_unit
 from tests.factories import UserFactory, log_call
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +18,7 @@ _LATE = ExpressionWrapper(Q(logged_late=True), output_field=BooleanField())
 
 
 def _calls(*, pk, unit_id):
-    calls = RepairCall.objects.filter(pk=pk) if unit_id is None else RepairCall.objects.filter(pk=pk, unit_id=unit_id)
+    calls = in_unit(RepairCall.objects.filter(pk=pk), unit_id)
     return calls.select_related("unit", "customer", "site__zone", "technician").defer("problem").annotate(late=_LATE)
 
 

@@ -87,10 +87,6 @@ def voucher_get_for_user(*, user, pk: int) -> ServiceVoucher:
     )
 
 
-def vouchers_of_call(*, user, call: RepairCall) -> list[ServiceVoucher]:
-    return list(voucher_queryset(user=user).filter(call=call).prefetch_related("fees").order_by("created_at", "id"))
-
-
 def signed_vouchers_of_call(*, user, call: RepairCall) -> QuerySet:
     return voucher_queryset(user=user).filter(call=call, status=ServiceVoucher.Status.SIGNED).order_by("-signed_at")
 

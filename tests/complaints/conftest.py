@@ -183,15 +183,16 @@ class CaseFlow:
             customer_result="客户接受更换方案",
         )
 
-    def follow_up(self, case):
+    def follow_up(self, case, *, method="visit"):
+        """The supervisor's follow-up of the case's complaint: a visit (which counts), or a phone call."""
         from complaints.services import opinion_follow_up_record
 
         return opinion_follow_up_record(
             user=self.people["supervisor"],
             opinion_id=case.opinion_id,
             followed_up_at=timezone.now(),
-            method="visit",
-            summary="登门致歉，客户表示理解",
+            method=method,
+            summary="登门致歉，客户表示理解" if method == "visit" else "电话回访",
         )
 
     def step(self, case, to_status, *, user=None, data=None):

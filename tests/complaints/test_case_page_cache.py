@@ -9,7 +9,7 @@ from django.utils import timezone
 from complaints import case_page_cache
 from complaints.case_page_cache import CasePageReads
 from complaints.models import FollowUpPolicy, ReminderSlip, StageDeadline
-from complaints.services import case_attachment_add, case_cost_record, opinion_follow_up_record, reminder_slips_issue
+from complaints.services import case_attachment_add, case_cost_record, reminder_slips_issue
 from servicedesk.models import CalendarException, WorkingCalendar, WorkingWindow
 from tests.factories import UserFactory
 
@@ -61,13 +61,7 @@ def test_a_changed_calendar_is_seen_by_the_next_read(db):
 
 def test_a_policy_that_lets_a_phone_call_count_is_seen_on_the_next_request(client, flow, people):
     case = flow.to(flow.open(), "explanation")
-    opinion_follow_up_record(
-        user=people["supervisor"],
-        opinion_id=case.opinion_id,
-        followed_up_at=timezone.now(),
-        method="phone",
-        summary="电话回访",
-    )
+    flow.follow_up(case, method="phone")
     client.force_login(people["gm_office"])
     assert _page(client, case).context["follow_up_owed"]["refusal"]
     FollowUpPolicy.objects.create(unit=case.unit, phone_counts=True)

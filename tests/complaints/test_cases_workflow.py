@@ -293,17 +293,9 @@ def test_a_higher_rank_does_not_approve_what_they_submitted(flow, people, head_o
         flow.step(case, "explanation", user=boss)
 
 
-def test_a_case_cannot_close_on_a_phone_call_alone(flow, people):
-    from complaints.services import opinion_follow_up_record
-
+def test_a_case_cannot_close_on_a_phone_call_alone(flow):
     case = flow.to(flow.open(), "explanation")
-    opinion_follow_up_record(
-        user=people["supervisor"],
-        opinion_id=case.opinion_id,
-        followed_up_at=timezone.now(),
-        method="phone",
-        summary="电话回访",
-    )
+    flow.follow_up(case, method="phone")
     with pytest.raises(ApplicationError, match="in person"):
         flow.step(case, "closed")
     flow.follow_up(case)
